@@ -1,0 +1,2 @@
+export { ensureBackend, describeBackend, BackendInfo, EngineName } from './select';
+export { NativeStatus, nativeAddonPath } from './native';

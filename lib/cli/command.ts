@@ -1,0 +1,86 @@
+/**
+ * What a `ddtb` subcommand is: a name, its options (declared once, used for parsing and --help)
+ * and a run function. Parsing is strict: an unknown option or a missing value is a UserError that
+ * names the option and the command.
+ */
+import { parseArgs } from 'util';
+import { UserError } from '../errors';
+
+export interface OptionSpec {
+  readonly type: 'string' | 'boolean';
+  /** One line for --help. */
+  readonly help: string;
+  /** Placeholder in --help, e.g. DIR. */
+  readonly value?: string;
+  readonly default?: string | boolean;
+}
+
+export type OptionValues = Record<string, string | boolean | undefined>;
+
+export interface Command {
+  readonly name: string;
+  readonly summary: string;
+  /** Extra lines after the option list in --help. */
+  readonly details?: string;
+  readonly options: Readonly<Record<string, OptionSpec>>;
+  /** Whether bare arguments are accepted (otherwise they are an error). */
+  readonly positionals?: string;
+  /** Returns the exit status (0 when omitted). */
+  run(options: OptionValues, positionals: string[]): Promise<number | void>;
+}
+
+export function helpText(cmd: Command): string {
+  const lines = [`usage: ddtb ${cmd.name} [options]${cmd.positionals ? ` ${cmd.positionals}` : ''}`, '', cmd.summary, '', 'options:'];
+  const entries = Object.entries({ ...cmd.options, help: { type: 'boolean', help: 'show this help' } as OptionSpec });
+  const left = entries.map(([name, spec]) => `  --${name}${spec.type === 'string' ? ` ${spec.value ?? 'VALUE'}` : ''}`);
+  const width = Math.max(...left.map((l) => l.length)) + 2;
+  entries.forEach(([, spec], i) => {
+    const dflt = spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : '';
+    lines.push(left[i].padEnd(width) + spec.help + dflt);
+  });
+  if (cmd.details) lines.push('', cmd.details);
+  return lines.join('\n');
+}
+
+/** Parses argv for `cmd`; `help` is true when --help was given. */
+export function parseCommandArgs(cmd: Command, argv: string[]): { options: OptionValues; positionals: string[]; help: boolean } {
+  const options: Record<string, { type: 'string' | 'boolean'; default?: string | boolean }> = { help: { type: 'boolean' } };
+  for (const [name, spec] of Object.entries(cmd.options)) {
+    options[name] = spec.default === undefined ? { type: spec.type } : { type: spec.type, default: spec.default };
+  }
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (e) {
+    const err = e as Error & { code?: string };
+    const msg = err.message.split('\n')[0].replace(/\. To specify a positional argument.*$/, '');
+    if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      throw new UserError(`ddtb ${cmd.name}: ${msg.replace(/^Unknown option/, 'unknown option')} (see ddtb ${cmd.name} --help)`);
+    }
+    throw new UserError(`ddtb ${cmd.name}: ${msg}`);
+  }
+  const values = parsed.values as OptionValues;
+  if (!cmd.positionals && parsed.positionals.length > 0 && !values.help) {
+    throw new UserError(`ddtb ${cmd.name}: unexpected argument '${parsed.positionals[0]}' (see ddtb ${cmd.name} --help)`);
+  }
+  return { options: values, positionals: parsed.positionals, help: values.help === true };
+}
+
+/** Reads a comma-separated list option, e.g. `--sets Set5,Set14`. */
+export function listOption(value: string | boolean | undefined, option: string): string[] {
+  if (typeof value !== 'string' || value.trim() === '') throw new UserError(`--${option} needs a comma-separated list`);
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+/** Reads a comma-separated list of positive integers, e.g. `--scales 2,3,4`. */
+export function intListOption(value: string | boolean | undefined, option: string): number[] {
+  return listOption(value, option).map((s) => {
+    const n = Number(s);
+    if (!Number.isInteger(n) || n <= 0) throw new UserError(`--${option}: '${s}' is not a positive integer`);
+    return n;
+  });
+}
+
+export function stringOption(value: string | boolean | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
