@@ -1,0 +1,9 @@
+/**
+ * ddtb-lab's public surface: re-exports only. Notebooks import the compiled form (`../dist/index`).
+ * Modules are grouped by role: backend, data, metrics, nn, quant, models, io, train, viz.
+ */
+export const version: string = require('../package.json').version;
+export * as backend from './backend';
+export { UserError } from './errors';
+export * as image from './data/image';
+export * as nn from './nn/module';
