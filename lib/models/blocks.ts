@@ -1,0 +1,88 @@
+/**
+ * Building blocks shared by the SR networks: mean shift, upsampler, a conv whose weight may be
+ * quantized, and the one-line activations.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import { Conv2d, conv2dSame } from '../nn/conv';
+import { RandomSource } from '../nn/init';
+import { Container } from '../nn/container';
+import { ConvSite } from '../quant/graph';
+import { WeightQuantizer } from './types';
+import { pixelShuffle, upsamplerStages } from './pixel_shuffle';
+
+/**
+ * EDSR's MeanShift: a fixed 1x1 conv adding (sign = +1) or subtracting (-1) rgbRange * mean.
+ * With std 1 the weight is the identity; kept as buffers `weight` [3,3,1,1] and `bias` [3], as in
+ * the official state dict (requires_grad False there).
+ */
+export class MeanShift extends Module {
+  readonly bias: tf.Variable;
+  constructor(rgbRange: number, mean: readonly [number, number, number], sign: 1 | -1) {
+    super();
+    this.buffer('weight', tf.tidy(() => tf.reshape(tf.eye(3), [1, 1, 3, 3])), 'conv');
+    this.bias = this.buffer('bias', tf.tensor1d(mean.map((m) => sign * rgbRange * m)));
+  }
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.add(x, this.bias);
+  }
+}
+
+/** A conv whose weight goes through `quantizer` on every forward (a full-precision conv when null). */
+export class QuantConv2d extends Conv2d {
+  constructor(site: Pick<ConvSite, 'inChannels' | 'outChannels' | 'kernel' | 'bias'>, rng: RandomSource,
+    readonly quantizer: WeightQuantizer | null) {
+    super({ inChannels: site.inChannels, outChannels: site.outChannels, kernel: site.kernel, bias: site.bias }, rng);
+  }
+  override forward(x: tf.Tensor4D): tf.Tensor4D {
+    if (!this.quantizer) return conv2dSame(x, this.weight as tf.Tensor4D, this.bias);
+    return tf.tidy(() => conv2dSame(x, this.quantizer!(this.weight as tf.Tensor4D), this.bias));
+  }
+}
+
+/**
+ * EDSR-PyTorch's Upsampler (FP): for each x2 (or the one x3) stage a conv feats -> r*r*feats and a
+ * pixel shuffle. Children are named like nn.Sequential indices: conv at 0, 2, 4 (shuffles at 1, 3, 5).
+ * `activation`, when given, follows each shuffle (SRResNet's PReLU) and takes the next index.
+ */
+export class Upsampler extends Container {
+  private readonly stages: Array<{ conv: Conv2d; r: number; act: ((x: tf.Tensor4D) => tf.Tensor4D) | null }> = [];
+  constructor(scale: number, feats: number, bias: boolean, rng: RandomSource,
+    makeActivation?: (index: number) => Module & { forward(x: tf.Tensor4D): tf.Tensor4D }) {
+    super();
+    let index = 0;
+    for (const r of upsamplerStages(scale)) {
+      const conv = this.add(index, new Conv2d({ inChannels: feats, outChannels: r * r * feats, kernel: 3, bias }, rng));
+      index += 2; // the shuffle has no parameters
+      let act: ((x: tf.Tensor4D) => tf.Tensor4D) | null = null;
+      if (makeActivation) {
+        const m = this.add(index, makeActivation(index));
+        act = (x) => m.forward(x);
+        index += 1;
+      }
+      this.stages.push({ conv, r, act });
+    }
+  }
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      let y = x;
+      for (const s of this.stages) {
+        y = pixelShuffle(s.conv.forward(y), s.r);
+        if (s.act) y = s.act(y);
+      }
+      return y;
+    });
+  }
+}
+
+/** PReLU with one shared slope (`weight` [1], init 0.25, PyTorch's default). */
+export class PReLU extends Module {
+  readonly weight: tf.Variable;
+  constructor() {
+    super();
+    this.weight = this.param('weight', tf.tensor1d([0.25]));
+  }
+  forward(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => tf.add(tf.relu(x), tf.mul(this.weight, tf.neg(tf.relu(tf.neg(x))))) as tf.Tensor4D);
+  }
+}
