@@ -18,6 +18,7 @@ import { Container } from '../nn/container';
 import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph, ActMethod, WeightMethod } from '../quant/graph';
 import { MeanShift, QuantConv2d, Upsampler } from './blocks';
+import { pixelsAfterStages, upsamplerStages } from './pixel_shuffle';
 import { ActQuantizerModule, QuantRecipe, QuantizedParts, SrNetwork, SrOutput } from './types';
 
 export interface EdsrConfig {
@@ -154,6 +155,13 @@ export class Edsr extends SrNetwork {
     this.upsampler = tail.add(0, new Upsampler(config.scale, f, true, rng));
     this.last = tail.add(1, new Conv2d({ inChannels: f, outChannels: 3, kernel: 3, bias: true }, rng));
     this.quant = graph ? { graph, acts } : null;
+  }
+
+  resolutionOf(convName: string): number {
+    const up = /^tail\.0\.(\d+)$/.exec(convName);
+    if (up) return pixelsAfterStages(this.scale, Number(up[1]) / 2);
+    if (convName === 'tail.1') return pixelsAfterStages(this.scale, upsamplerStages(this.scale).length);
+    return 1;
   }
 
   forward(x: tf.Tensor4D): SrOutput {

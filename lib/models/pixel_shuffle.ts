@@ -23,3 +23,14 @@ export function upsamplerStages(scale: number): number[] {
   if (scale === 8) return [2, 2, 2];
   throw new Error(`upsampler: scale ${scale} is not supported (2, 3, 4 or 8)`);
 }
+
+/**
+ * Output pixels per LR pixel for a conv that sits in an upsampler, given the Sequential index of
+ * the conv (conv at 0, 2, 4 ... with `step` entries per stage) or `Infinity` for the conv after it.
+ */
+export function pixelsAfterStages(scale: number, stagesBefore: number): number {
+  const stages = upsamplerStages(scale);
+  let f = 1;
+  for (let i = 0; i < Math.min(stagesBefore, stages.length); i++) f *= stages[i] * stages[i];
+  return f;
+}

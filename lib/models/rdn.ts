@@ -22,7 +22,7 @@ import { Container } from '../nn/container';
 import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph } from '../quant/graph';
 import { QuantConv2d } from './blocks';
-import { pixelShuffle, upsamplerStages } from './pixel_shuffle';
+import { pixelShuffle, pixelsAfterStages, upsamplerStages } from './pixel_shuffle';
 import { ActQuantizerModule, QuantRecipe, QuantizedParts, SrNetwork, SrOutput } from './types';
 import { ModelQuantSpec } from './edsr';
 
@@ -169,6 +169,11 @@ export class Rdn extends SrNetwork {
     }
     this.last = up.add(index, new Conv2d({ inChannels: gr, outChannels: 3, kernel: 3, bias: true }, rng));
     this.quant = graph ? { graph, acts } : null;
+  }
+
+  resolutionOf(convName: string): number {
+    const up = /^UPNet\.(\d+)$/.exec(convName);
+    return up ? pixelsAfterStages(this.scale, Number(up[1]) / 2) : 1;
   }
 
   forward(x: tf.Tensor4D): SrOutput {

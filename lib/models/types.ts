@@ -43,4 +43,6 @@ export abstract class SrNetwork extends Module {
   abstract readonly quant: QuantizedParts | null;
   /** x: [N, h, w, 3] LR on the 0..255 scale. */
   abstract forward(x: tf.Tensor4D): SrOutput;
+  /** Output pixels per LR pixel of the conv at `convName` (1 before the upsampler, r*r after a stage). */
+  abstract resolutionOf(convName: string): number;
 }
