@@ -11,6 +11,8 @@ export type Architecture = 'edsr' | 'rdn' | 'srresnet';
 export interface ActQuantizerModule extends Module {
   /** x: [N,H,W,C] on the network's activation scale -> same shape. */
   apply(x: tf.Tensor4D): tf.Tensor4D;
+  /** The current static bounds (PAMS: upper = alpha, lower = -alpha). Reads the variables. */
+  bounds(): { upper: number; lower: number };
 }
 
 /** A weight quantizer: HWIO weight in, quantized HWIO weight out (recomputed every forward). */
