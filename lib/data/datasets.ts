@@ -11,7 +11,7 @@ import * as path from 'path';
 import { UserError } from '../errors';
 import { repoRoot } from '../paths';
 import { RgbImage, cropTopLeft, readImage } from './image';
-import { DIV2K_NAME, compareNames, div2kHrFolders, imageFiles, isDir, scanDataRoot } from './folders';
+import { DIV2K_NAME, benchmarkSetDir, compareNames, div2kHrFolders, imageFiles, isDir, scanDataRoot } from './folders';
 import { LrCacheOptions, cachedDownscale } from './lr_cache';
 
 /** Where an LR image came from: the data set's own file, or generated from HR here. */
@@ -32,12 +32,12 @@ export function listSets(root: string): string[] {
 }
 
 /**
- * Image names (file names without `.png`) of benchmark set `set`, sorted. A missing set is a
- * UserError listing the sets that do exist.
+ * Image names (file names without `.png`) of benchmark set `set` (`<root>/<set>/HR` or
+ * `<root>/benchmark/<set>/HR`), sorted. A missing set is a UserError listing the sets that do exist.
  */
 export function benchmarkImages(root: string, set: string): string[] {
-  const hrDir = path.join(root, set, 'HR');
-  const names = imageFiles(hrDir).filter((f) => path.extname(f).toLowerCase() === '.png').map(stem);
+  const dir = benchmarkSetDir(root, set);
+  const names = dir === null ? [] : imageFiles(path.join(dir, 'HR')).filter((f) => path.extname(f).toLowerCase() === '.png').map(stem);
   if (names.length === 0) {
     const sets = listSets(root);
     const there = sets.length > 0 ? `sets there: ${sets.join(', ')}` : 'no benchmark sets there';
@@ -48,7 +48,7 @@ export function benchmarkImages(root: string, set: string): string[] {
 
 /** Path of the standard LR file of benchmark image `name` at `scale` (it may not exist). */
 export function standardLrPath(root: string, set: string, name: string, scale: number): string {
-  return path.join(root, set, 'LR_bicubic', `X${scale}`, `${name}x${scale}.png`);
+  return path.join(benchmarkSetDir(root, set) ?? path.join(root, set), 'LR_bicubic', `X${scale}`, `${name}x${scale}.png`);
 }
 
 /**
@@ -58,11 +58,10 @@ export function standardLrPath(root: string, set: string, name: string, scale: n
  */
 export async function loadBenchmarkPair(root: string, set: string, name: string, scale: number, options: LrCacheOptions = {}): Promise<ImagePair> {
   checkScale(scale);
-  const hrFile = path.join(root, set, 'HR', `${name}.png`);
-  if (!fs.existsSync(hrFile)) {
-    if (!isDir(path.join(root, set, 'HR'))) benchmarkImages(root, set); // throws, listing the sets
-    throw new UserError(`${hrFile}: no such image in set ${set}`);
-  }
+  const dir = benchmarkSetDir(root, set);
+  if (dir === null) benchmarkImages(root, set); // throws, listing the sets
+  const hrFile = path.join(dir as string, 'HR', `${name}.png`);
+  if (!fs.existsSync(hrFile)) throw new UserError(`${hrFile}: no such image in set ${set}`);
   const lrFile = standardLrPath(root, set, name, scale);
   return loadPair(name, hrFile, fs.existsSync(lrFile) ? lrFile : null, scale, options);
 }

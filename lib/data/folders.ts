@@ -6,7 +6,8 @@
  * notebook running in `notebooks/` all find the same folder (`.ci/run` sets DDTB_DATA=../shared/data).
  *
  * A root holds any of:
- * - benchmark sets, EDSR layout: `<Set>/HR/*.png`, optional `<Set>/LR_bicubic/X<s>/<name>x<s>.png`;
+ * - benchmark sets, EDSR layout: `<Set>/HR/*.png`, optional `<Set>/LR_bicubic/X<s>/<name>x<s>.png`,
+ *   directly under the root or under `<root>/benchmark/` (where EDSR's benchmark pack unpacks);
  * - the DIV2K layout: `DIV2K_train_HR/0001.png` with `DIV2K_train_LR_bicubic/X<s>/0001x<s>.png`
  *   (directly under the root or under `<root>/DIV2K/`), and likewise `DIV2K_valid_*`;
  * - training folders: `<Name>/HR/*` of PNG, JPEG or BMP images without PNGs (T91's BMPs), or
@@ -67,13 +68,30 @@ export function scanDataRoot(root: string): DataRootContents {
     const hr = path.join(dir, 'HR');
     if (isDir(hr)) {
       const files = imageFiles(hr);
-      if (files.some((f) => path.extname(f).toLowerCase() === '.png')) benchmarkSets.push(entry);
+      if (files.some(isPng)) benchmarkSets.push(entry);
       else if (files.length > 0) trainingFolders.push(entry);
     } else if (imageFiles(dir).length > 0) {
       trainingFolders.push(entry);
     }
   }
-  return { benchmarkSets, trainingFolders: [...trainingFolders.slice(0, 1), ...trainingFolders.slice(1).sort()] };
+  for (const entry of listDirs(path.join(root, BENCHMARK_SUBFOLDER))) {
+    if (!benchmarkSets.includes(entry) && imageFiles(path.join(root, BENCHMARK_SUBFOLDER, entry, 'HR')).some(isPng)) benchmarkSets.push(entry);
+  }
+  return { benchmarkSets: benchmarkSets.sort(compareNames), trainingFolders };
+}
+
+/** The subfolder EDSR's benchmark pack unpacks into (`benchmark/Set5/HR/...`). */
+export const BENCHMARK_SUBFOLDER = 'benchmark';
+
+/**
+ * The folder of benchmark set `set`: `<root>/<set>` when it has an `HR` folder, else
+ * `<root>/benchmark/<set>` when that has one, else null.
+ */
+export function benchmarkSetDir(root: string, set: string): string | null {
+  for (const dir of [path.join(root, set), path.join(root, BENCHMARK_SUBFOLDER, set)]) {
+    if (isDir(path.join(dir, 'HR'))) return dir;
+  }
+  return null;
 }
 
 /** One DIV2K split folder pair: HR images and the LR_bicubic parent (which may not exist). */
@@ -122,6 +140,10 @@ export function compareNames(a: string, b: string): number {
   }
   if (ta.length !== tb.length) return ta.length - tb.length;
   return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function isPng(file: string): boolean {
+  return path.extname(file).toLowerCase() === '.png';
 }
 
 export function isDir(p: string): boolean {

@@ -63,6 +63,20 @@ test('without LR files the LR is generated: bit-identical to the standard Set5 L
   assert.deepEqual(fs.readdirSync(path.join(root, 'S')), ['HR']); // the data root is left untouched
 });
 
+test('sets unpacked under <root>/benchmark/ (the EDSR pack) are found, with their standard LR', async () => {
+  const root = path.join(tmp, 'pack');
+  const set = path.join(root, 'benchmark', 'Set5');
+  fs.mkdirSync(path.join(set, 'HR'), { recursive: true });
+  fs.mkdirSync(path.join(set, 'LR_bicubic', 'X2'), { recursive: true });
+  fs.copyFileSync(path.join(shared, 'Set5', 'HR', 'bird.png'), path.join(set, 'HR', 'bird.png'));
+  fs.copyFileSync(path.join(shared, 'Set5', 'LR_bicubic', 'X2', 'birdx2.png'), path.join(set, 'LR_bicubic', 'X2', 'birdx2.png'));
+  assert.deepEqual(listSets(root), ['Set5']);
+  assert.deepEqual(benchmarkImages(root, 'Set5'), ['bird']);
+  const pair = await loadBenchmarkPair(root, 'Set5', 'bird', 2, { cacheDir });
+  assert.equal(pair.lrSource, 'standard');
+  assert.deepEqual(pair.lr.data, (await readImage(path.join(shared, 'Set5', 'LR_bicubic', 'X2', 'birdx2.png'))).data);
+});
+
 test('Set14 bridge (grayscale) gets a generated gray LR equal to downscaleBicubic of its HR', async () => {
   const pair = await loadBenchmarkPair(shared, 'Set14', 'bridge', 4, { cacheDir });
   const hr = await readImage(path.join(shared, 'Set14', 'HR', 'bridge.png'));

@@ -3,7 +3,7 @@ import * as assert from 'node:assert/strict';
 import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
-import { resolveDataRoot, scanDataRoot, compareNames, imageFiles, div2kHrFolders } from '../../lib/data/folders';
+import { resolveDataRoot, scanDataRoot, compareNames, imageFiles, div2kHrFolders, benchmarkSetDir } from '../../lib/data/folders';
 import { UserError } from '../../lib/errors';
 import { dataRootForTests, repoRoot } from '../helpers';
 
@@ -78,7 +78,12 @@ test('layouts: EDSR benchmark, DIV2K (at the root or under DIV2K/), HR folders o
   touch(root, 'DIV2K_train_HR/0001.png');
   touch(root, 'DIV2K_train_LR_bicubic/X2/0001x2.png');
   touch(root, '.hidden/HR/z.png');
-  assert.deepEqual(scanDataRoot(root), { benchmarkSets: ['MySet'], trainingFolders: ['DIV2K', 'Bmps', 'Photos'] });
+  touch(root, 'benchmark/Set9/HR/x.png'); // EDSR's benchmark pack unpacks into benchmark/<Set>
+  touch(root, 'benchmark/MySet/HR/b.png'); // the root-level MySet wins; listed once
+  assert.deepEqual(scanDataRoot(root), { benchmarkSets: ['MySet', 'Set9'], trainingFolders: ['DIV2K', 'Bmps', 'Photos'] });
+  assert.equal(benchmarkSetDir(root, 'MySet'), path.join(root, 'MySet'));
+  assert.equal(benchmarkSetDir(root, 'Set9'), path.join(root, 'benchmark', 'Set9'));
+  assert.equal(benchmarkSetDir(root, 'Set10'), null);
   assert.equal(resolveDataRoot(root), root);
   assert.deepEqual(div2kHrFolders(root), [{ hrDir: path.join(root, 'DIV2K_train_HR'), lrDir: path.join(root, 'DIV2K_train_LR_bicubic') }]);
 
