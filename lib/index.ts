@@ -6,6 +6,7 @@ export const version: string = require('../package.json').version;
 export * as backend from './backend';
 export { UserError } from './errors';
 export * as image from './data/image';
+export * as metrics from './metrics';
 export * as data from './data';
 export * as nn from './nn/module';
 export * as viz from './viz';
