@@ -6,8 +6,9 @@
 import { Command, helpText, parseCommandArgs } from './command';
 import { UserError } from '../errors';
 import { doctorCommand } from './doctor';
+import { fetchCommand } from './fetch';
 
-const commands: readonly Command[] = [doctorCommand];
+const commands: readonly Command[] = [doctorCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
