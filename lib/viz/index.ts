@@ -1,0 +1,2 @@
+/** Figures and rich notebook output. `viz` never trains; it only shows results. */
+export * from './display';
