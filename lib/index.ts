@@ -10,4 +10,3 @@ export * as metrics from './metrics';
 export * as data from './data';
 export * as nn from './nn/module';
 export * as viz from './viz';
-export * as viz from './viz';
