@@ -6,6 +6,9 @@ import * as tf from '@tensorflow/tfjs';
 import { Command } from './command';
 import { ensureBackend, describeBackend } from '../backend';
 import { repoRoot } from '../paths';
+import { resolveDataRoot, scanDataRoot, benchmarkSetDir, imageFiles, div2kHrFolders, DIV2K_NAME } from '../data/folders';
+import { readImage } from '../data/image';
+import { UserError } from '../errors';
 
 function version(cmd: string, args: string[]): string | null {
   try {
@@ -28,8 +31,9 @@ export const doctorCommand: Command = {
   summary: 'report backend, threads, versions, Jupyter and the TypeScript kernel, and the data sets found',
   options: {
     data: { type: 'string', value: 'DIR', help: 'data root to inspect (else DDTB_DATA)' },
+    verify: { type: 'boolean', help: 'decode every image of every data set found (fails on the first bad file)' },
   },
-  async run() {
+  async run(options) {
     const info = ensureBackend();
     const rows: [string, string][] = [];
     rows.push(['backend', describeBackend(info)]);
@@ -42,8 +46,52 @@ export const doctorCommand: Command = {
     rows.push(['jupyter', version('jupyter', ['--version']) ? (version('jupyter-nbconvert', ['--version']) ? `nbconvert ${version('jupyter-nbconvert', ['--version'])}` : 'found') : 'not found (npm run setup installs it)']);
     const kernelDir = path.join(repoRoot, '.jupyter-local', 'share', 'jupyter', 'kernels', 'tslab');
     rows.push(['tslab kernel', fs.existsSync(path.join(kernelDir, 'kernel.json')) ? path.relative(repoRoot, kernelDir) : 'not registered (npm run setup writes it)']);
+    const dataOption = typeof options.data === 'string' ? options.data : undefined;
+    let root: string | null = null;
+    if (dataOption !== undefined || process.env.DDTB_DATA) {
+      root = resolveDataRoot(dataOption); // a bad --data is an error, not a line of the report
+      const found = scanDataRoot(root);
+      rows.push(['data root', path.relative(repoRoot, root) || '.']);
+      rows.push(['benchmark sets', found.benchmarkSets.join(', ') || 'none']);
+      rows.push(['training folders', found.trainingFolders.join(', ') || 'none']);
+    } else {
+      rows.push(['data root', 'not set (use --data DIR or DDTB_DATA)']);
+    }
     const width = Math.max(...rows.map((r) => r[0].length)) + 2;
     for (const [k, v] of rows) console.log(`${k.padEnd(width)}${v}`);
+    if (options.verify) {
+      if (!root) throw new UserError('--verify needs a data root (--data DIR or DDTB_DATA)');
+      const count = await verifyImages(root);
+      console.log(`${'verified'.padEnd(width)}${count} images decode`);
+    }
     return 0;
   },
 };
+
+/** Decodes every image of every benchmark set (HR and LR) and training folder; returns the count. */
+async function verifyImages(root: string): Promise<number> {
+  const found = scanDataRoot(root);
+  const folders: string[] = [];
+  for (const set of found.benchmarkSets) {
+    const dir = benchmarkSetDir(root, set)!;
+    folders.push(path.join(dir, 'HR'));
+    const lrRoot = path.join(dir, 'LR_bicubic');
+    if (fs.existsSync(lrRoot)) for (const x of fs.readdirSync(lrRoot)) folders.push(path.join(lrRoot, x));
+  }
+  for (const name of found.trainingFolders) {
+    if (name === DIV2K_NAME) {
+      folders.push(...div2kHrFolders(root).map((f) => f.hrDir));
+      continue;
+    }
+    const dir = path.join(root, name);
+    folders.push(fs.existsSync(path.join(dir, 'HR')) ? path.join(dir, 'HR') : dir);
+  }
+  let count = 0;
+  for (const dir of folders) {
+    for (const file of imageFiles(dir)) {
+      await readImage(path.join(dir, file));
+      count++;
+    }
+  }
+  return count;
+}

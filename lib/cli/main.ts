@@ -7,8 +7,9 @@ import { Command, helpText, parseCommandArgs } from './command';
 import { UserError } from '../errors';
 import { doctorCommand } from './doctor';
 import { fetchCommand } from './fetch';
+import { bicubicCommand } from './bicubic';
 
-const commands: readonly Command[] = [doctorCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

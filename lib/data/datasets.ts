@@ -54,16 +54,19 @@ export function standardLrPath(root: string, set: string, name: string, scale: n
 /**
  * One benchmark image as an aligned pair at integer `scale`. With a standard LR file, HR is cropped
  * to LR size x scale and the LR size must equal floor(HR size / scale) (otherwise a UserError names
- * the LR file). Without one, LR is generated (cached) and HR is cropped to a multiple of `scale`.
+ * the LR file). Without one (or with `lr: 'generated'`), LR is generated (cached) and HR is cropped
+ * to a multiple of `scale`.
  */
-export async function loadBenchmarkPair(root: string, set: string, name: string, scale: number, options: LrCacheOptions = {}): Promise<ImagePair> {
+export async function loadBenchmarkPair(root: string, set: string, name: string, scale: number,
+  options: LrCacheOptions & { /** 'generated' ignores shipped LR files. Default 'standard'. */ lr?: LrSource } = {}): Promise<ImagePair> {
   checkScale(scale);
   const dir = benchmarkSetDir(root, set);
   if (dir === null) benchmarkImages(root, set); // throws, listing the sets
   const hrFile = path.join(dir as string, 'HR', `${name}.png`);
   if (!fs.existsSync(hrFile)) throw new UserError(`${hrFile}: no such image in set ${set}`);
   const lrFile = standardLrPath(root, set, name, scale);
-  return loadPair(name, hrFile, fs.existsSync(lrFile) ? lrFile : null, scale, options);
+  const useStandard = (options.lr ?? 'standard') === 'standard' && fs.existsSync(lrFile);
+  return loadPair(name, hrFile, useStandard ? lrFile : null, scale, options);
 }
 
 /** Reads one HR file and its LR (standard file, or generated when `lrFile` is null) as a pair. */
