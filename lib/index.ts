@@ -9,4 +9,5 @@ export * as image from './data/image';
 export * as metrics from './metrics';
 export * as data from './data';
 export * as nn from './nn/module';
+export * as io from './io';
 export * as viz from './viz';
