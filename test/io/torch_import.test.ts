@@ -241,3 +241,44 @@ test('every truncation and every single-byte corruption of the small fixtures is
     assert.ok(errors > 0, `${file}: some corruptions are detected`);
   }
 });
+
+test('legacy storage views (pre-1.0 files): a view of elements 2..4 of a storage, and the root beside it', async (t) => {
+  // Hand-built legacy stream: magic, protocol, sys_info, data pickle, storage keys, then the record.
+  const data = new PickleWriter().global('collections', 'OrderedDict').emptyTuple().reduce().mark();
+  const pid = (view: boolean) => {
+    data.mark().str('storage').global('torch', 'FloatStorage').str('root').str('cpu').int(6);
+    if (view) data.mark().str('view1').int(2).int(3).tuple();
+    else data.none();
+    data.tuple().binpersid();
+  };
+  const rebuild = (view: boolean, offset: number, shape: number[], stride: number[]) => {
+    data.global('torch._utils', '_rebuild_tensor_v2').mark();
+    pid(view);
+    data.int(offset).intTuple(shape).intTuple(stride).bool(false).global('collections', 'OrderedDict').emptyTuple().reduce().tuple().reduce();
+  };
+  data.str('view.tail');
+  rebuild(true, 1, [2], [1]);
+  data.str('root.strided');
+  rebuild(false, 1, [2], [2]);
+  const count = Buffer.alloc(8);
+  count.writeBigInt64LE(6n);
+  const bytes = Buffer.concat([
+    new PickleWriter().int(0x1950a86a20f9469cfc6cn).stop(),
+    new PickleWriter().int(1001).stop(),
+    new PickleWriter().raw(0x7d).mark().str('protocol_version').int(1001).str('little_endian').bool(true).setitems().stop(),
+    data.setitems().stop(),
+    new PickleWriter().raw(0x5d).mark().str('root').raw(0x65).stop(),
+    count,
+    Buffer.from(Float32Array.from([10, 11, 12, 13, 14, 15]).buffer),
+  ]);
+  const file = path.join(tmp, 'legacy_view.pt');
+  fs.writeFileSync(file, bytes);
+  const ck = await readTorchCheckpoint(file);
+  assert.equal(ck.format, 'legacy');
+  assert.deepEqual([...ck.stateDict.get('view.tail')!.data], [13, 14], 'view starts at element 2, tensor offset 1');
+  assert.deepEqual([...ck.stateDict.get('root.strided')!.data], [11, 13]);
+  const py = findTorchPython();
+  if (!('exe' in py)) return t.skip(`torch cross-check: ${py.reason}`);
+  const out = runTorchPython(py, 'import sys, json, torch\nsd = torch.load(sys.argv[1])\nprint(json.dumps({k: v.tolist() for k, v in sd.items()}))', [file]);
+  assert.deepEqual(JSON.parse(out), { 'view.tail': [13, 14], 'root.strided': [11, 13] }, 'torch.load agrees');
+});
