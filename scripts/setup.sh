@@ -101,7 +101,11 @@ fi
 if [ -f scripts/build_native.sh ]; then
   started "native addon (scripts/build_native.sh)"
   bash scripts/build_native.sh
-  note native "built ($(took))"
+  if [ -f build/Release/ddtb_native.node ]; then
+    note native "build/Release/ddtb_native.node ($(took))"
+  else
+    note native "not built: $(cat build/native_skipped.txt 2>/dev/null || echo 'see the output above'); pure-JS kernels"
+  fi
 else
   note native "no scripts/build_native.sh yet: pure-JS kernels"
 fi

@@ -49,12 +49,11 @@ const figure = (n: number) => figureHtml({
   layout: { title: { text: `figure ${n}` }, height: 300 },
 });
 
-/** What the page's globals look like after loading. */
-const probe = () => ({
-  plotly: typeof (window as unknown as { Plotly?: unknown }).Plotly,
-  define: typeof (window as unknown as { define?: unknown }).define,
-  amd: Boolean((window as unknown as { define?: { amd?: unknown } }).define?.amd),
-});
+/** What the page's globals look like after loading (runs in the page, where globalThis is window). */
+const probe = () => {
+  const page = globalThis as unknown as { Plotly?: unknown; define?: { amd?: unknown } };
+  return { plotly: typeof page.Plotly, define: typeof page.define, amd: Boolean(page.define?.amd) };
+};
 
 // A bundle that fails loudly when it sees an AMD define (as UMD bundles that register with AMD
 // would misbehave under require.js): the loader must hide it.
