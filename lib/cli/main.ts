@@ -8,8 +8,9 @@ import { UserError } from '../errors';
 import { doctorCommand } from './doctor';
 import { fetchCommand } from './fetch';
 import { bicubicCommand } from './bicubic';
+import { evalCommand } from './eval';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

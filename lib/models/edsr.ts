@@ -19,7 +19,7 @@ import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph, ActMethod, WeightMethod } from '../quant/graph';
 import { MeanShift, QuantConv2d, Upsampler } from './blocks';
 import { pixelsAfterStages, upsamplerStages } from './pixel_shuffle';
-import { ActQuantizerModule, QuantRecipe, QuantizedParts, SrNetwork, SrOutput } from './types';
+import { ActQuantizerModule, GateLogits, QuantRecipe, QuantizedParts, SrNetwork, SrOutput, tidyWithGates } from './types';
 
 export interface EdsrConfig {
   /** Residual blocks (16 for EDSR-baseline, 32 for EDSR). */
@@ -72,12 +72,13 @@ class EdsrBlockFP extends Module {
     this.conv1 = body.add(0, new Conv2d({ inChannels: feats, outChannels: feats, kernel: 3, bias: true }, rng));
     this.conv2 = body.add(2, new Conv2d({ inChannels: feats, outChannels: feats, kernel: 3, bias: true }, rng));
   }
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
+  forward(x: tf.Tensor4D): { out: tf.Tensor4D; gates: GateLogits[] } {
+    const out = tf.tidy(() => {
       let b = this.conv2.forward(tf.relu(this.conv1.forward(x)));
       if (this.resScale !== 1) b = tf.mul(b, this.resScale);
-      return tf.add(b, x);
+      return tf.add(b, x) as tf.Tensor4D;
     });
+    return { out, gates: [] };
   }
 }
 
@@ -87,6 +88,7 @@ class EdsrBlockQuant extends Module {
   private readonly act3: ActQuantizerModule;
   private readonly conv1: QuantConv2d;
   private readonly conv2: QuantConv2d;
+  private readonly named: Array<[string, ActQuantizerModule]>;
   constructor(index: number, private readonly resScale: number, graph: QuantGraph, recipe: QuantRecipe,
     rng: RandomSource, acts: Map<string, ActQuantizerModule>) {
     super();
@@ -107,14 +109,15 @@ class EdsrBlockQuant extends Module {
     this.conv1 = body.add(0, new QuantConv2d(c1, rng, recipe.weight(c1, graph)));
     body.addAlias(2, this.act2);
     this.conv2 = body.add(3, new QuantConv2d(c2, rng, recipe.weight(c2, graph)));
+    this.named = [[`${p}.quant_act1`, this.act1], [`${p}.quant_act2`, this.act2], [`${p}.quant_act3`, this.act3]];
   }
-  forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
+  forward(x: tf.Tensor4D): { out: tf.Tensor4D; gates: GateLogits[] } {
+    return tidyWithGates(this.named, () => {
       const r = this.act1.apply(x);
       let b = this.act2.apply(tf.relu(this.conv1.forward(x)));
       b = this.conv2.forward(b);
       if (this.resScale !== 1) b = tf.mul(b, this.resScale);
-      return tf.add(this.act3.apply(b), r);
+      return tf.add(this.act3.apply(b), r) as tf.Tensor4D;
     });
   }
 }
@@ -165,14 +168,20 @@ export class Edsr extends SrNetwork {
   }
 
   forward(x: tf.Tensor4D): SrOutput {
-    return tf.tidy(() => {
+    const gates: GateLogits[] = [];
+    const { sr, features } = tf.tidy(() => {
       const h = this.head.forward(this.subMean.forward(x));
       let b: tf.Tensor4D = h;
-      for (const block of this.blocks) b = block.forward(b);
+      for (const block of this.blocks) {
+        const step = block.forward(b);
+        b = step.out;
+        gates.push(...step.gates);
+      }
       const features = tf.add(this.bodyEnd.forward(b), h) as tf.Tensor4D;
       const sr = this.addMean.forward(this.last.forward(this.upsampler.forward(features)));
-      return { sr, features };
+      return { sr, features, logits: gates.map((g) => g.logits) };
     });
+    return { sr, features, gateLogits: gates };
   }
 }
 

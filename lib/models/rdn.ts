@@ -23,7 +23,7 @@ import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph } from '../quant/graph';
 import { QuantConv2d } from './blocks';
 import { pixelShuffle, pixelsAfterStages, upsamplerStages } from './pixel_shuffle';
-import { ActQuantizerModule, QuantRecipe, QuantizedParts, SrNetwork, SrOutput } from './types';
+import { ActQuantizerModule, GateLogits, QuantRecipe, QuantizedParts, SrNetwork, SrOutput, tidyWithGates } from './types';
 import { ModelQuantSpec } from './edsr';
 
 export interface RdnConfig {
@@ -89,16 +89,18 @@ class Slot extends Container {
 class RdbConv extends Slot {
   readonly act: ActQuantizerModule | null;
   readonly conv: QuantConv2d;
-  constructor(path: string, private readonly index: number, inCh: number, growth: number, rng: RandomSource, q: Site) {
+  constructor(private readonly path: string, private readonly index: number, inCh: number, growth: number, rng: RandomSource, q: Site) {
     super();
     this.act = makeAct(this, 'act', `${path}.act`, q);
     this.conv = this.add('conv', new Container()).add(0, makeConv(`${path}.conv.0`, inCh, growth, 3, rng, q));
   }
-  forward(h: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
+  forward(h: tf.Tensor4D, gates: GateLogits[]): tf.Tensor4D {
+    const step = tidyWithGates(this.act && this.index > 0 ? [[this.path + '.act', this.act]] : [], () => {
       const x = this.act && this.index > 0 ? this.act.apply(h) : h;
       return tf.concat([x, tf.relu(this.conv.forward(x))], 3) as tf.Tensor4D;
     });
+    gates.push(...step.gates);
+    return step.out;
   }
 }
 
@@ -107,7 +109,7 @@ class Rdb extends Slot {
   private readonly act2: ActQuantizerModule | null;
   private readonly convs: RdbConv[] = [];
   private readonly lff: QuantConv2d;
-  constructor(path: string, config: RdnConfig, rng: RandomSource, q: Site) {
+  constructor(private readonly path: string, config: RdnConfig, rng: RandomSource, q: Site) {
     super();
     const { feats: g0, growth: gr, convsPerBlock: C } = config;
     this.act1 = makeAct(this, 'act1', `${path}.act1`, q);
@@ -116,14 +118,25 @@ class Rdb extends Slot {
     this.act2 = makeAct(this, 'act2', `${path}.act2`, q);
     this.lff = this.add('LFF', makeConv(`${path}.LFF`, g0 + C * gr, g0, 1, rng, q));
   }
-  forward(input: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
+  forward(input: tf.Tensor4D, gates: GateLogits[]): tf.Tensor4D {
+    // Gate logits made in this block's scope (act1, the convs' quantizers, act2, in forward order)
+    // leave it together with the output, so the regulariser can read them later.
+    const layers: string[] = [];
+    const kept = tf.tidy(() => {
+      const found: GateLogits[] = [];
       const x = this.act1 ? this.act1.apply(input) : input;
+      if (this.act1?.lastGateLogits) found.push({ layer: `${this.path}.act1`, logits: this.act1.lastGateLogits });
       let h = x;
-      for (const c of this.convs) h = c.forward(h);
-      if (this.act2) h = this.act2.apply(h);
-      return tf.add(this.lff.forward(h), x) as tf.Tensor4D;
+      for (const c of this.convs) h = c.forward(h, found);
+      if (this.act2) {
+        h = this.act2.apply(h);
+        if (this.act2.lastGateLogits) found.push({ layer: `${this.path}.act2`, logits: this.act2.lastGateLogits });
+      }
+      layers.push(...found.map((g) => g.layer));
+      return { out: tf.add(this.lff.forward(h), x) as tf.Tensor4D, logits: found.map((g) => g.logits) };
     });
+    gates.push(...layers.map((layer, i) => ({ layer, logits: kept.logits[i] })));
+    return kept.out;
   }
 }
 
@@ -177,17 +190,22 @@ export class Rdn extends SrNetwork {
   }
 
   forward(x: tf.Tensor4D): SrOutput {
-    return tf.tidy(() => {
+    const gates: GateLogits[] = [];
+    const { sr, features } = tf.tidy(() => {
       const f1 = this.sfe1.forward(x);
       let h = this.sfe2.forward(f1);
       const outs: tf.Tensor4D[] = [];
-      for (const rdb of this.rdbs) { h = rdb.forward(h); outs.push(h); }
+      for (const rdb of this.rdbs) { h = rdb.forward(h, gates); outs.push(h); }
       let cat = tf.concat(outs, 3) as tf.Tensor4D;
-      if (this.act) cat = this.act.apply(cat);
+      if (this.act) {
+        cat = this.act.apply(cat);
+        if (this.act.lastGateLogits) gates.push({ layer: 'act', logits: this.act.lastGateLogits });
+      }
       const features = tf.add(this.gff1.forward(this.gff0.forward(cat)), f1) as tf.Tensor4D;
       let y = features;
       for (const { conv, r } of this.upConvs) y = pixelShuffle(conv.forward(y), r);
-      return { sr: this.last.forward(y), features };
+      return { sr: this.last.forward(y), features, logits: gates.map((g) => g.logits) };
     });
+    return { sr, features, gateLogits: gates };
   }
 }

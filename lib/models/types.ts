@@ -13,6 +13,14 @@ export interface ActQuantizerModule extends Module {
   apply(x: tf.Tensor4D): tf.Tensor4D;
   /** The current static bounds (PAMS: upper = alpha, lower = -alpha). Reads the variables. */
   bounds(): { upper: number; lower: number };
+  /** The pre-sigmoid gate output of the last apply, when a gate ran (DDTB dynamic layers). */
+  readonly lastGateLogits?: tf.Tensor | null;
+}
+
+/** One gate's pre-sigmoid output from a forward pass (the regulariser's input, spec 3.3). */
+export interface GateLogits {
+  readonly layer: string;
+  readonly logits: tf.Tensor;
 }
 
 /** A weight quantizer: HWIO weight in, quantized HWIO weight out (recomputed every forward). */
@@ -29,6 +37,8 @@ export interface SrOutput {
   readonly sr: tf.Tensor4D;
   /** The features used by distillation: just before the upsampler (after the global skip). */
   readonly features: tf.Tensor4D;
+  /** The logits of every gate that ran, in forward order (empty without dynamic layers). */
+  readonly gateLogits: readonly GateLogits[];
 }
 
 /** The model-level view of quantization that trainers, evaluation and notebooks use. */
@@ -47,4 +57,22 @@ export abstract class SrNetwork extends Module {
   abstract forward(x: tf.Tensor4D): SrOutput;
   /** Output pixels per LR pixel of the conv at `convName` (1 before the upsampler, r*r after a stage). */
   abstract resolutionOf(convName: string): number;
+}
+
+/**
+ * Runs `fn` in a tf.tidy scope and carries the gate logits of `quantizers` out of it with its result,
+ * so a regulariser computed later in the same gradient scope can read them.
+ */
+export function tidyWithGates<T extends tf.Tensor>(quantizers: ReadonlyArray<readonly [string, ActQuantizerModule]>, fn: () => T): { out: T; gates: GateLogits[] } {
+  const layers: string[] = [];
+  const kept = tf.tidy(() => {
+    const out = fn();
+    const logits: tf.Tensor[] = [];
+    for (const [name, q] of quantizers) {
+      const l = q.lastGateLogits;
+      if (l) { logits.push(l); layers.push(name); }
+    }
+    return { out, logits };
+  });
+  return { out: kept.out as T, gates: layers.map((layer, i) => ({ layer, logits: kept.logits[i] })) };
 }
