@@ -1,31 +1,160 @@
 /**
- * Seam for the native (oneDNN) kernel pack of tfjs's cpu backend.
+ * The native (oneDNN) kernel pack for tfjs's cpu backend.
  *
- * `registerNativeKernels` loads the addon from `build/Release/ddtb_native.node` when it was built
- * and registers its kernels over the pure-JS ones, keeping the originals as fallbacks.
- * Until the addon exists it reports why the pure-JS kernels are in use.
+ * `registerNativeKernels` loads `build/Release/ddtb_native.node` when it was built (scripts/build_native.sh,
+ * run by `npm ci` and `npm run setup`) and registers its kernels (kernels/all.ts) over the pure-JS
+ * ones. Each original kernel config is kept (`tf.getKernel`) and serves the cases the addon does not
+ * cover. When the addon is absent or `DDTB_NATIVE=0`, nothing is registered and `NativeStatus.reason`
+ * says why and how to enable it (`ddtb doctor` prints it).
+ *
+ * Conv algorithm: direct by default; `DDTB_WINOGRAD=1` asks oneDNN for Winograd where it has one
+ * (3x3, stride 1), at a float32 error larger than direct's.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import * as tf from '@tensorflow/tfjs';
+import { repoRoot } from '../paths';
+import { nativeKernelFactories } from './kernels/all';
+import { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls } from './kernels/native_api';
+
+export { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls };
 
 export interface NativeStatus {
   /** Whether native kernels are registered. */
   readonly loaded: boolean;
   /** Names of the tfjs kernels now served natively. */
   readonly kernels: readonly string[];
-  /** Why not, when `loaded` is false. */
+  /** Why not, when `loaded` is false, with how to enable them. */
   readonly reason: string | null;
+  /** The library behind them, e.g. `oneDNN 2.6.3, 2 OpenMP threads`, when loaded. */
+  readonly library?: string;
 }
 
-/** Repository root (this file lives in lib/backend or dist/backend). */
-import { repoRoot } from '../paths';
+/** Where the build puts the addon (git-ignored). */
 export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_native.node');
 
-export function registerNativeKernels(backendName: string): NativeStatus {
-  if (process.env.DDTB_NATIVE === '0') return { loaded: false, kernels: [], reason: 'DDTB_NATIVE=0' };
-  if (!fs.existsSync(nativeAddonPath)) {
-    return { loaded: false, kernels: [], reason: `addon not built (${path.relative(repoRoot, nativeAddonPath)} missing)` };
+/** Written by scripts/build_native.sh when it did not build the addon: one line, the reason. */
+const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
+
+/** The calling convention this TypeScript expects (native/addon.cc `abi`). */
+const expectedAbi = 1;
+
+const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
+
+interface Registered {
+  readonly backendName: string;
+  readonly addon: NativeAddon;
+  readonly originals: tf.KernelConfig[];
+  readonly natives: tf.KernelConfig[];
+  readonly status: NativeStatus;
+}
+
+let registered: Registered | null = null;
+let lastStatus: NativeStatus | null = null;
+
+function notLoaded(reason: string): NativeStatus {
+  return { loaded: false, kernels: [], reason };
+}
+
+function notBuiltReason(): string {
+  let why = `${path.relative(repoRoot, nativeAddonPath)} missing`;
+  try {
+    const line = fs.readFileSync(skippedPath, 'utf8').trim().split('\n')[0];
+    if (line) why = line;
+  } catch {
+    // no record: the build never ran here
   }
-  void backendName;
-  return { loaded: false, kernels: [], reason: 'addon present but no kernels are registered yet' };
+  return `addon not built (${why}); to enable, ${howToBuild}`;
+}
+
+function loadAddon(): NativeAddon | string {
+  let addon: NativeAddon;
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-var-requires
+    addon = require(nativeAddonPath) as NativeAddon;
+  } catch (e) {
+    return `addon failed to load (${(e as Error).message.split('\n')[0]}); ${howToBuild} again`;
+  }
+  const abi = typeof addon.info === 'function' ? addon.info().abi : undefined;
+  if (abi !== expectedAbi) {
+    return `addon is stale (abi ${String(abi)}, expected ${expectedAbi}); ${howToBuild} again`;
+  }
+  return addon;
+}
+
+function swap(from: readonly tf.KernelConfig[], to: readonly tf.KernelConfig[]): void {
+  for (const k of from) tf.unregisterKernel(k.kernelName, k.backendName);
+  for (const k of to) tf.registerKernel(k);
+}
+
+/**
+ * Loads the addon and registers its kernels for `backendName` (only `cpu` is served), once;
+ * later calls return the same status. Called by `ensureBackend()`.
+ */
+export function registerNativeKernels(backendName: string): NativeStatus {
+  if (registered) return registered.status;
+  if (lastStatus) return lastStatus;
+  if (process.env.DDTB_NATIVE === '0') {
+    lastStatus = notLoaded('DDTB_NATIVE=0 (unset it to use the native kernels)');
+    return lastStatus;
+  }
+  if (backendName !== 'cpu') return notLoaded(`native kernels serve tfjs's cpu backend, not ${backendName}`);
+  if (!fs.existsSync(nativeAddonPath)) {
+    lastStatus = notLoaded(notBuiltReason());
+    return lastStatus;
+  }
+  const addon = loadAddon();
+  if (typeof addon === 'string') {
+    lastStatus = notLoaded(addon);
+    return lastStatus;
+  }
+  const originals: tf.KernelConfig[] = [];
+  const natives: tf.KernelConfig[] = [];
+  for (const [name, make] of nativeKernelFactories) {
+    const original = tf.getKernel(name, backendName);
+    if (!original) continue;
+    originals.push(original);
+    natives.push(make(addon, original));
+  }
+  try {
+    swap(originals, natives);
+  } catch (e) {
+    // put back whatever was replaced
+    for (const k of natives) {
+      if (tf.getKernel(k.kernelName, backendName) === k) tf.unregisterKernel(k.kernelName, backendName);
+    }
+    for (const k of originals) if (!tf.getKernel(k.kernelName, backendName)) tf.registerKernel(k);
+    lastStatus = notLoaded(`registering native kernels failed (${(e as Error).message})`);
+    return lastStatus;
+  }
+  const info = addon.info();
+  registered = {
+    backendName, addon, originals, natives,
+    status: {
+      loaded: true, kernels: natives.map((k) => k.kernelName), reason: null,
+      library: `oneDNN ${info.onednn}, ${info.threads} OpenMP threads`,
+    },
+  };
+  return registered.status;
+}
+
+/** The loaded addon, for kernels registered elsewhere in lib/backend; null when not registered. */
+export function nativeAddon(): NativeAddon | null {
+  return registered ? registered.addon : null;
+}
+
+/**
+ * Runs `fn` with the original pure-JS kernels registered in place of the native ones, then puts the
+ * native ones back (also on a throw). For parity tests and benchmarks; without native kernels it
+ * simply runs `fn`.
+ */
+export function withPureJsKernels<T>(fn: () => T): T {
+  if (!registered) return fn();
+  const { originals, natives } = registered;
+  swap(natives, originals);
+  try {
+    return fn();
+  } finally {
+    swap(originals, natives);
+  }
 }

@@ -1,0 +1,161 @@
+/**
+ * What the kernel wrappers share: the addon's calling convention (`NativeAddon`), the slice of tfjs's
+ * cpu backend they use, the fallback decision, and per-kernel call counters.
+ *
+ * A wrapper reads its inputs' typed arrays (`backend.data.get(dataId).values`), calls the addon,
+ * and hands the new Float32Array to `backend.makeTensorInfo`; tfjs owns it from then on. Anything
+ * the addon does not cover (dtype, layout, geometry) goes to the original pure-JS kernel, saved
+ * with `tf.getKernel` before the native one was registered over it.
+ */
+import * as tf from '@tensorflow/tfjs';
+
+/** Functions of build/Release/ddtb_native.node (native/*.cc). Shapes are plain number arrays. */
+export interface NativeAddon {
+  /** What the addon was built with; `abi` changes when a calling convention changes. */
+  info(): { onednn: string; threads: number; abi: number };
+  /**
+   * x: [N,H,W,CI] NHWC, filter: [KH,KW,CI,CO] HWIO, bias: [CO] or null, out: [N,OH,OW,CO].
+   * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo].
+   * relu: max(0, .) after the bias.
+   */
+  conv2dForward(x: Float32Array, xShape: number[], filter: Float32Array, filterShape: number[],
+    bias: Float32Array | null, outShape: number[], conv: number[], relu: boolean): Float32Array;
+  /** dx [N,H,W,CI] from dy [N,OH,OW,CO] and the HWIO filter. */
+  conv2dBackpropInput(dy: Float32Array, dyShape: number[], filter: Float32Array, filterShape: number[],
+    xShape: number[], conv: number[]): Float32Array;
+  /** dfilter [KH,KW,CI,CO] (HWIO) from x [N,H,W,CI] and dy [N,OH,OW,CO]. */
+  conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],
+    filterShape: number[], conv: number[]): Float32Array;
+  /** Name of the oneDNN implementation the forward conv of this geometry uses (diagnostics). */
+  convImplementation(xShape: number[], filterShape: number[], outShape: number[], conv: number[]): string;
+  /** Broadcast a (op) b, float32; op: 0 add, 1 sub, 2 mul, 3 div. Output has the broadcast shape. */
+  binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array;
+  /** op: 0 relu, 1 step (x > 0 ? 1 : alpha; NaN stays NaN), 2 abs, 3 neg. */
+  unary(op: number, x: Float32Array, alpha: number): Float32Array;
+  /** Sum over `axes` (divisor 0) or Mean (each element divided by `divisor` first), kept dims only. */
+  reduce(x: Float32Array, shape: number[], axes: number[], divisor: number): Float32Array;
+  /** Axis permutation of a 4-byte tensor; returns the same typed-array type. */
+  transpose<T extends Float32Array | Int32Array>(x: T, shape: number[], perm: number[]): T;
+}
+
+/** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
+export interface CpuBackendLike {
+  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
+  disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
+}
+
+/** A kernel's named inputs (tfjs types them as possibly undefined; the op layer always passes these). */
+export type Inputs<K extends string> = Record<K, tf.TensorInfo>;
+
+/** The arguments tfjs passes to a kernel function. */
+export type KernelArgs = Parameters<tf.KernelFunc>[0];
+
+/** Calls of one kernel served natively and by the pure-JS fallback, since registration. */
+export interface KernelCalls {
+  native: number;
+  fallback: number;
+}
+
+const calls = new Map<string, KernelCalls>();
+
+/** Counters per kernel name (a live view; reset with `resetKernelCalls`). */
+export function kernelCalls(): ReadonlyMap<string, Readonly<KernelCalls>> {
+  return calls;
+}
+
+/** Zeroes every counter. */
+export function resetKernelCalls(): void {
+  for (const c of calls.values()) {
+    c.native = 0;
+    c.fallback = 0;
+  }
+}
+
+function counter(name: string): KernelCalls {
+  let c = calls.get(name);
+  if (!c) {
+    c = { native: 0, fallback: 0 };
+    calls.set(name, c);
+  }
+  return c;
+}
+
+/**
+ * Builds a KernelConfig for the cpu backend: `native(args)` returns the result, or null to hand
+ * the call to the original kernel unchanged.
+ */
+export function nativeKernel(
+  original: tf.KernelConfig,
+  native: (args: KernelArgs, backend: CpuBackendLike) => tf.TensorInfo | null,
+): tf.KernelConfig {
+  const c = counter(original.kernelName);
+  const kernelFunc: tf.KernelFunc = (args) => {
+    const out = native(args, args.backend as CpuBackendLike);
+    if (out !== null) {
+      c.native++;
+      return out;
+    }
+    c.fallback++;
+    return original.kernelFunc(args);
+  };
+  return { kernelName: original.kernelName, backendName: original.backendName, kernelFunc };
+}
+
+/** The Float32Array behind a float32 tensor, or null (other dtype, or not a plain typed array). */
+export function float32Values(backend: CpuBackendLike, t: tf.TensorInfo | undefined): Float32Array | null {
+  if (!t || t.dtype !== 'float32') return null;
+  const v = backend.data.get(t.dataId).values;
+  return v instanceof Float32Array ? v : null;
+}
+
+/** Convolution algorithm passed to oneDNN: 0 direct (default), 1 Winograd where it exists (DDTB_WINOGRAD=1). */
+export function convAlgorithm(): number {
+  return process.env.DDTB_WINOGRAD === '1' ? 1 : 0;
+}
+
+/** Native geometry of a 2-D convolution, in the addon's `conv` layout, with the output shape. */
+export interface ConvPlan {
+  readonly xShape: number[];
+  readonly filterShape: number[];
+  readonly outShape: number[];
+  readonly conv: number[];
+}
+
+/**
+ * Plans an NHWC/HWIO convolution for the addon, or returns null when the addon does not cover it:
+ * NCHW, or padding whose output size does not follow oneDNN's rule
+ * `OH = (H + padTop + padBottom - ((KH - 1) * dilationH + 1)) / strideH + 1` (integer division).
+ * Strides, dilations, 'same', 'valid' and explicit padding are otherwise native.
+ */
+export function planConv(
+  xShape: readonly number[],
+  filterShape: readonly number[],
+  strides: [number, number] | number,
+  dilations: [number, number] | number,
+  pad: 'valid' | 'same' | number | tf.backend_util.ExplicitPadding,
+  dimRoundingMode: 'floor' | 'round' | 'ceil' | undefined,
+  dataFormat: 'NHWC' | 'NCHW' | undefined,
+): ConvPlan | null {
+  if ((dataFormat ?? 'NHWC') !== 'NHWC' || xShape.length !== 4 || filterShape.length !== 4) return null;
+  if (filterShape[2] !== xShape[3]) return null;
+  const info = tf.backend_util.computeConv2DInfo(
+    xShape as [number, number, number, number], filterShape as [number, number, number, number],
+    strides, dilations, pad, dimRoundingMode, false, 'channelsLast');
+  const { top, bottom, left, right } = info.padInfo;
+  if (top < 0 || bottom < 0 || left < 0 || right < 0) return null;
+  const ekh = (info.filterHeight - 1) * info.dilationHeight + 1;
+  const ekw = (info.filterWidth - 1) * info.dilationWidth + 1;
+  const spanH = info.inHeight + top + bottom - ekh, spanW = info.inWidth + left + right - ekw;
+  if (spanH < 0 || spanW < 0 || info.outHeight < 1 || info.outWidth < 1) return null;
+  if (Math.floor(spanH / info.strideHeight) + 1 !== info.outHeight) return null;
+  if (Math.floor(spanW / info.strideWidth) + 1 !== info.outWidth) return null;
+  if (info.batchSize === 0 || info.inChannels === 0 || info.outChannels === 0) return null;
+  return {
+    xShape: [info.batchSize, info.inHeight, info.inWidth, info.inChannels],
+    filterShape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
+    outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
+    conv: [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
+      top, bottom, left, right, convAlgorithm()],
+  };
+}

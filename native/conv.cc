@@ -1,0 +1,423 @@
+// 2-D convolution kernels (forward with optional bias and ReLU, backward data, backward filter) on
+// oneDNN, for tfjs's layouts: activations NHWC, filters HWIO [KH, KW, CI, CO], float32.
+//
+// Activations are handed to oneDNN in place (memory format nhwc, no reorder). Filters are reordered
+// from HWIO into the layout the primitive asks for (`any`), which is about twice as fast as forcing
+// HWIO; the reorder of a 3x3x64x64 filter costs microseconds. Primitive descriptors, primitives and
+// the reorder buffers are cached per geometry (single JS thread: no locking).
+#include <oneapi/dnnl/dnnl.hpp>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include <list>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+#include <utility>
+
+#include "buffers.h"
+#include "kernels.h"
+
+namespace ddtb {
+namespace {
+
+using dnnl::memory;
+using tag = dnnl::memory::format_tag;
+using dt = dnnl::memory::data_type;
+
+dnnl::engine& Engine() {
+  static dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  return eng;
+}
+
+dnnl::stream& Stream() {
+  static dnnl::stream s(Engine());
+  return s;
+}
+
+/** Convolution geometry in tfjs terms (NHWC / HWIO), validated against oneDNN's output-size rule. */
+struct Geometry {
+  int64_t n, ih, iw, ci;      // input
+  int64_t kh, kw, co;         // filter
+  int64_t oh, ow;             // output
+  int64_t sh, sw, dh, dw;     // strides, dilations (1 = none)
+  int64_t pt, pb, pl, pr;     // padding top, bottom, left, right
+  int algo;                   // 0 direct, 1 winograd, 2 auto
+
+  memory::dims Src() const { return {n, ci, ih, iw}; }
+  memory::dims Dst() const { return {n, co, oh, ow}; }
+  memory::dims Weights() const { return {co, ci, kh, kw}; }
+  memory::dims Strides() const { return {sh, sw}; }
+  memory::dims Dilates() const { return {dh - 1, dw - 1}; }
+  memory::dims PadL() const { return {pt, pl}; }
+  memory::dims PadR() const { return {pb, pr}; }
+
+  /** Multiply-adds of one pass (the same count for forward and both gradients). */
+  double Macs() const { return static_cast<double>(n) * oh * ow * co * kh * kw * ci; }
+
+  std::string Key(const char* kind, bool bias, bool relu, int threads) const {
+    std::ostringstream k;
+    k << kind << ':' << threads << ':' << n << ',' << ih << ',' << iw << ',' << ci << ',' << kh << ',' << kw << ',' << co << ','
+      << oh << ',' << ow << ',' << sh << ',' << sw << ',' << dh << ',' << dw << ',' << pt << ',' << pb << ','
+      << pl << ',' << pr << ',' << algo << ',' << bias << ',' << relu;
+    return k.str();
+  }
+};
+
+/**
+ * Runs small convolutions on one thread: below ~2M multiply-adds (tens of microseconds) a parallel
+ * region costs more than it saves, and much more when other processes hold the cores. oneDNN reads
+ * the thread count when a primitive is created and run, and keys its own cache on it; so does ours.
+ */
+class ThreadScope {
+ public:
+  explicit ThreadScope(const Geometry& g) {
+#ifdef _OPENMP
+    saved_ = omp_get_max_threads();
+    if (g.Macs() < kSerialMacs && saved_ > 1) omp_set_num_threads(1);
+    threads_ = omp_get_max_threads();
+#endif
+  }
+  ~ThreadScope() {
+#ifdef _OPENMP
+    if (threads_ != saved_) omp_set_num_threads(saved_);
+#endif
+  }
+  ThreadScope(const ThreadScope&) = delete;
+  ThreadScope& operator=(const ThreadScope&) = delete;
+  int threads() const { return threads_; }
+
+ private:
+  static constexpr double kSerialMacs = 2.0 * 1024 * 1024;
+  int saved_ = 1, threads_ = 1;
+};
+
+/**
+ * Reads the geometry from the arguments: input shape [N,H,W,CI], filter shape [KH,KW,CI,CO],
+ * output shape [N,OH,OW,CO], and conv = [strideH, strideW, dilationH, dilationW, padTop, padBottom,
+ * padLeft, padRight, algo]. Throws a RangeError when oneDNN's size rule does not give the output size.
+ */
+Geometry ReadGeometry(Napi::Env env, const std::vector<int64_t>& x, const std::vector<int64_t>& w,
+                      const std::vector<int64_t>& y, const std::vector<int64_t>& c) {
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4 || c.size() != 9) {
+    throw Napi::RangeError::New(env, "conv2d: expected rank-4 shapes and 9 geometry values");
+  }
+  Geometry g{x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2], c[0], c[1], c[2], c[3],
+             c[4], c[5], c[6], c[7], static_cast<int>(c[8])};
+  const int64_t ekh = (g.kh - 1) * g.dh + 1, ekw = (g.kw - 1) * g.dw + 1;
+  const bool ok = w[2] == g.ci && y[0] == g.n && y[3] == g.co && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 &&
+                  g.ih + g.pt + g.pb - ekh >= 0 && g.iw + g.pl + g.pr - ekw >= 0 &&
+                  (g.ih + g.pt + g.pb - ekh) / g.sh + 1 == g.oh && (g.iw + g.pl + g.pr - ekw) / g.sw + 1 == g.ow;
+  if (!ok) throw Napi::RangeError::New(env, "conv2d: inconsistent shapes, strides or padding");
+  return g;
+}
+
+dnnl::algorithm Algorithm(int algo) {
+  switch (algo) {
+    case 1: return dnnl::algorithm::convolution_winograd;
+    case 2: return dnnl::algorithm::convolution_auto;
+    default: return dnnl::algorithm::convolution_direct;
+  }
+}
+
+/** Forward primitive descriptor; Winograd/auto fall back to direct when oneDNN has no such implementation. */
+dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu) {
+  memory::desc src(g.Src(), dt::f32, tag::nhwc);
+  memory::desc dst(g.Dst(), dt::f32, tag::nhwc);
+  memory::desc wts(g.Weights(), dt::f32, tag::any);
+  memory::desc bia({g.co}, dt::f32, tag::x);
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  auto make = [&](dnnl::algorithm a) {
+    auto d = bias ? dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, a, src, wts, bia, dst,
+                                                    g.Strides(), g.Dilates(), g.PadL(), g.PadR())
+                  : dnnl::convolution_forward::desc(dnnl::prop_kind::forward_training, a, src, wts, dst,
+                                                    g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+    return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
+  };
+  if (g.algo != 0) {
+    try {
+      return make(Algorithm(g.algo));
+    } catch (const dnnl::error&) {
+      // no Winograd implementation for this geometry or machine: use direct
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
+/** A reorder between a user layout and a primitive's layout, with the buffer for the primitive side. */
+struct Relayout {
+  bool needed = false;
+  memory::desc user, inner;
+  dnnl::reorder prim;
+  std::unique_ptr<float[]> buf;
+
+  void Init(const memory::desc& user_md, const memory::desc& inner_md, bool to_inner) {
+    user = user_md;
+    inner = inner_md;
+    needed = !(user_md == inner_md);
+    if (!needed) return;
+    buf.reset(new float[inner_md.get_size() / sizeof(float) + 16]);
+    prim = to_inner ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user_md, Engine(), inner_md))
+                    : dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), inner_md, Engine(), user_md));
+  }
+
+  /** Memory for the primitive: the user's data in place, or the reordered copy. */
+  dnnl::memory ToInner(float* user_data) {
+    dnnl::memory u(user, Engine(), user_data);
+    if (!needed) return u;
+    dnnl::memory in(inner, Engine(), buf.get());
+    prim.execute(Stream(), u, in);
+    return in;
+  }
+
+  dnnl::memory Inner(float* user_data) {
+    return needed ? dnnl::memory(inner, Engine(), buf.get()) : dnnl::memory(user, Engine(), user_data);
+  }
+
+  void FromInner(float* user_data) {
+    if (!needed) return;
+    dnnl::memory in(inner, Engine(), buf.get()), u(user, Engine(), user_data);
+    prim.execute(Stream(), in, u);
+  }
+};
+
+struct ForwardEntry {
+  dnnl::convolution_forward prim;
+  Relayout weights;
+};
+
+struct BackwardDataEntry {
+  dnnl::convolution_backward_data prim;
+  Relayout weights;
+};
+
+struct BackwardWeightsEntry {
+  dnnl::convolution_backward_weights prim;
+  Relayout weights;
+};
+
+/** A small least-recently-used cache of entries by key. */
+template <typename Entry>
+class Cache {
+ public:
+  explicit Cache(size_t capacity) : capacity_(capacity) {}
+
+  Entry* Find(const std::string& key) {
+    auto it = index_.find(key);
+    if (it == index_.end()) return nullptr;
+    order_.splice(order_.begin(), order_, it->second);
+    return &it->second->second;
+  }
+
+  Entry* Insert(const std::string& key, Entry&& e) {
+    order_.emplace_front(key, std::move(e));
+    index_[key] = order_.begin();
+    if (order_.size() > capacity_) {
+      index_.erase(order_.back().first);
+      order_.pop_back();
+    }
+    return &order_.front().second;
+  }
+
+ private:
+  size_t capacity_;
+  std::list<std::pair<std::string, Entry>> order_;
+  std::unordered_map<std::string, typename std::list<std::pair<std::string, Entry>>::iterator> index_;
+};
+
+Cache<ForwardEntry> forward_cache(128);
+Cache<BackwardDataEntry> backward_data_cache(128);
+Cache<BackwardWeightsEntry> backward_weights_cache(128);
+
+memory::desc UserWeights(const Geometry& g) { return memory::desc(g.Weights(), dt::f32, tag::hwio); }
+
+/** Runs `body`, turning oneDNN errors into JS errors that name the kernel. */
+template <typename F>
+Napi::Value Guard(const Napi::CallbackInfo& info, const char* kernel, F body) {
+  try {
+    return body();
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string(kernel) + ": oneDNN error: " + e.what());
+  }
+}
+
+/**
+ * conv2dForward(x, xShape, filter, filterShape, bias | null, outShape, conv, relu) -> Float32Array
+ * x: [N,H,W,CI] NHWC; filter: [KH,KW,CI,CO] HWIO; bias: [CO] or null; output [N,OH,OW,CO] NHWC.
+ * relu applies max(0, .) after the bias.
+ */
+Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
+  return Guard(info, "Conv2D", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    F32View x = ArgF32(info, 0, "Conv2D x");
+    std::vector<int64_t> xs = ArgInts(info, 1, "Conv2D x shape");
+    F32View w = ArgF32(info, 2, "Conv2D filter");
+    std::vector<int64_t> ws = ArgInts(info, 3, "Conv2D filter shape");
+    const bool has_bias = info[4].IsTypedArray();
+    std::vector<int64_t> ys = ArgInts(info, 5, "Conv2D output shape");
+    Geometry g = ReadGeometry(env, xs, ws, ys, ArgInts(info, 6, "Conv2D geometry"));
+    const bool relu = info[7].ToBoolean();
+    CheckLength(env, x, xs, "Conv2D x");
+    CheckLength(env, w, ws, "Conv2D filter");
+    F32View b{nullptr, 0};
+    if (has_bias) {
+      b = ArgF32(info, 4, "Conv2D bias");
+      CheckLength(env, b, {g.co}, "Conv2D bias");
+    }
+
+    ThreadScope threads(g);
+    const std::string key = g.Key("fwd", has_bias, relu, threads.threads());
+    ForwardEntry* e = forward_cache.Find(key);
+    if (e == nullptr) {
+      auto pd = ForwardDesc(g, has_bias, relu);
+      ForwardEntry fresh{dnnl::convolution_forward(pd), {}};
+      fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
+      e = forward_cache.Insert(key, std::move(fresh));
+    }
+    float* yp = nullptr;
+    Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ys)), &yp);
+    dnnl::memory src(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), x.data);
+    dnnl::memory dst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), yp);
+    std::unordered_map<int, dnnl::memory> args{
+        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)}, {DNNL_ARG_DST, dst}};
+    if (has_bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(memory::desc({g.co}, dt::f32, tag::x), Engine(), b.data));
+    e->prim.execute(Stream(), args);
+    Stream().wait();
+    return out;
+  });
+}
+
+/**
+ * conv2dBackpropInput(dy, dyShape, filter, filterShape, xShape, conv) -> Float32Array dx [N,H,W,CI].
+ * dy: [N,OH,OW,CO] NHWC; filter: [KH,KW,CI,CO] HWIO.
+ */
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  return Guard(info, "Conv2DBackpropInput", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    F32View dy = ArgF32(info, 0, "Conv2DBackpropInput dy");
+    std::vector<int64_t> ys = ArgInts(info, 1, "Conv2DBackpropInput dy shape");
+    F32View w = ArgF32(info, 2, "Conv2DBackpropInput filter");
+    std::vector<int64_t> ws = ArgInts(info, 3, "Conv2DBackpropInput filter shape");
+    std::vector<int64_t> xs = ArgInts(info, 4, "Conv2DBackpropInput input shape");
+    Geometry g = ReadGeometry(env, xs, ws, ys, ArgInts(info, 5, "Conv2DBackpropInput geometry"));
+    CheckLength(env, dy, ys, "Conv2DBackpropInput dy");
+    CheckLength(env, w, ws, "Conv2DBackpropInput filter");
+
+    ThreadScope threads(g);
+    const std::string key = g.Key("bwd_data", false, false, threads.threads());
+    BackwardDataEntry* e = backward_data_cache.Find(key);
+    if (e == nullptr) {
+      auto hint = ForwardDesc(g, false, false);
+      memory::desc dsrc(g.Src(), dt::f32, tag::nhwc), ddst(g.Dst(), dt::f32, tag::nhwc);
+      memory::desc wts(g.Weights(), dt::f32, tag::any);
+      auto make = [&](dnnl::algorithm a) {
+        dnnl::convolution_backward_data::desc d(a, dsrc, wts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+        return dnnl::convolution_backward_data::primitive_desc(d, Engine(), hint);
+      };
+      dnnl::convolution_backward_data::primitive_desc pd;
+      bool made = false;
+      if (g.algo != 0) {
+        try {
+          pd = make(Algorithm(g.algo));
+          made = true;
+        } catch (const dnnl::error&) {
+        }
+      }
+      if (!made) pd = make(dnnl::algorithm::convolution_direct);
+      BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}};
+      fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
+      e = backward_data_cache.Insert(key, std::move(fresh));
+    }
+    float* xp = nullptr;
+    Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(xs)), &xp);
+    dnnl::memory ddst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), dy.data);
+    dnnl::memory dsrc(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), xp);
+    e->prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, ddst},
+                               {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)},
+                               {DNNL_ARG_DIFF_SRC, dsrc}});
+    Stream().wait();
+    return out;
+  });
+}
+
+/**
+ * conv2dBackpropFilter(x, xShape, dy, dyShape, filterShape, conv) -> Float32Array dw [KH,KW,CI,CO].
+ * x: [N,H,W,CI] NHWC; dy: [N,OH,OW,CO] NHWC.
+ */
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  return Guard(info, "Conv2DBackpropFilter", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    F32View x = ArgF32(info, 0, "Conv2DBackpropFilter x");
+    std::vector<int64_t> xs = ArgInts(info, 1, "Conv2DBackpropFilter x shape");
+    F32View dy = ArgF32(info, 2, "Conv2DBackpropFilter dy");
+    std::vector<int64_t> ys = ArgInts(info, 3, "Conv2DBackpropFilter dy shape");
+    std::vector<int64_t> ws = ArgInts(info, 4, "Conv2DBackpropFilter filter shape");
+    Geometry g = ReadGeometry(env, xs, ws, ys, ArgInts(info, 5, "Conv2DBackpropFilter geometry"));
+    CheckLength(env, x, xs, "Conv2DBackpropFilter x");
+    CheckLength(env, dy, ys, "Conv2DBackpropFilter dy");
+
+    ThreadScope threads(g);
+    const std::string key = g.Key("bwd_weights", false, false, threads.threads());
+    BackwardWeightsEntry* e = backward_weights_cache.Find(key);
+    if (e == nullptr) {
+      auto hint = ForwardDesc(g, false, false);
+      memory::desc src(g.Src(), dt::f32, tag::nhwc), ddst(g.Dst(), dt::f32, tag::nhwc);
+      memory::desc dwts(g.Weights(), dt::f32, tag::any);
+      auto make = [&](dnnl::algorithm a) {
+        dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+        return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
+      };
+      dnnl::convolution_backward_weights::primitive_desc pd;
+      bool made = false;
+      if (g.algo != 0) {
+        try {
+          pd = make(Algorithm(g.algo));
+          made = true;
+        } catch (const dnnl::error&) {
+        }
+      }
+      if (!made) pd = make(dnnl::algorithm::convolution_direct);
+      BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}};
+      fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
+      e = backward_weights_cache.Insert(key, std::move(fresh));
+    }
+    float* wp = nullptr;
+    Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
+    dnnl::memory src(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), x.data);
+    dnnl::memory ddst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), dy.data);
+    e->prim.execute(Stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst},
+                               {DNNL_ARG_DIFF_WEIGHTS, e->weights.Inner(wp)}});
+    e->weights.FromInner(wp);
+    Stream().wait();
+    return out;
+  });
+}
+
+/** convImplementations(kind, xShape, filterShape, outShape, conv) -> name of oneDNN's implementation. */
+Napi::Value ConvImplementation(const Napi::CallbackInfo& info) {
+  return Guard(info, "convImplementation", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Geometry g = ReadGeometry(env, ArgInts(info, 0, "x shape"), ArgInts(info, 1, "filter shape"),
+                              ArgInts(info, 2, "output shape"), ArgInts(info, 3, "geometry"));
+    return Napi::String::New(env, ForwardDesc(g, false, false).impl_info_str());
+  });
+}
+
+}  // namespace
+
+void RegisterConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("convImplementation", Napi::Function::New(env, ConvImplementation));
+}
+
+}  // namespace ddtb

@@ -1,0 +1,13 @@
+// The kernel families of the ddtb native addon; each adds its functions to the module's exports.
+#pragma once
+
+#include <napi.h>
+
+namespace ddtb {
+
+void RegisterConv(Napi::Env env, Napi::Object exports);         // conv.cc
+void RegisterElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
+void RegisterReduce(Napi::Env env, Napi::Object exports);       // reduce.cc
+void RegisterTranspose(Napi::Env env, Napi::Object exports);    // transpose.cc
+
+}  // namespace ddtb

@@ -1,0 +1,181 @@
+// Sum and Mean over any set of axes of a float32 tensor, in the summation order of tfjs's JS kernel.
+//
+// tfjs moves the reduced axes innermost (keeping their relative order) and adds each output's
+// elements one after another into a double, then rounds to float32; Mean first divides every
+// element by the count in float32. Here each output's elements are visited in that same order and
+// added into a double, so results are bit for bit tfjs's. Parallel work is split across outputs only,
+// never within one output's sum.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "buffers.h"
+#include "kernels.h"
+
+namespace ddtb {
+namespace {
+
+/** Element value as the JS kernel sees it: x, or x / divisor in float32 for Mean. */
+struct Load {
+  float divisor;  // 0 for Sum
+  inline double operator()(float v) const { return divisor == 0.0f ? v : static_cast<double>(v / divisor); }
+};
+
+/** Sum over the inner axis: out[k] = sum_r x[k * R + r]. */
+void RowSums(const float* x, int64_t k_count, int64_t r_count, Load load, float* y) {
+#pragma omp parallel for schedule(static) if (k_count * r_count >= kParallelMin && k_count > 1)
+  for (int64_t k = 0; k < k_count; ++k) {
+    const float* row = x + k * r_count;
+    double s = 0.0;
+    for (int64_t r = 0; r < r_count; ++r) s += load(row[r]);
+    y[k] = static_cast<float>(s);
+  }
+}
+
+/** Sum over the outer axis of an [R, K] block: out[k] = sum_r x[r * K + k], for k in [k0, k1). */
+void ColumnSums(const float* x, int64_t r_count, int64_t k_count, int64_t k0, int64_t k1, Load load, float* y) {
+  const int64_t n = k1 - k0;
+  std::vector<double> acc(static_cast<size_t>(n), 0.0);
+  double* a = acc.data();
+  if (load.divisor == 0.0f) {
+    for (int64_t r = 0; r < r_count; ++r) {
+      const float* row = x + r * k_count + k0;
+      for (int64_t k = 0; k < n; ++k) a[k] += row[k];
+    }
+  } else {
+    const float d = load.divisor;
+    for (int64_t r = 0; r < r_count; ++r) {
+      const float* row = x + r * k_count + k0;
+      for (int64_t k = 0; k < n; ++k) a[k] += static_cast<double>(row[k] / d);
+    }
+  }
+  for (int64_t k = 0; k < n; ++k) y[k0 + k] = static_cast<float>(a[k]);
+}
+
+/** [O, R, K]: out[o, k] = sum_r x[o, r, k]; splits across o, or across k blocks when O is small. */
+void MiddleSums(const float* x, int64_t o_count, int64_t r_count, int64_t k_count, Load load, float* y) {
+  const bool big = o_count * r_count * k_count >= kParallelMin;
+  if (o_count > 1) {
+#pragma omp parallel for schedule(static) if (big)
+    for (int64_t o = 0; o < o_count; ++o) {
+      ColumnSums(x + o * r_count * k_count, r_count, k_count, 0, k_count, load, y + o * k_count);
+    }
+    return;
+  }
+  constexpr int64_t kBlock = 16;
+  const int64_t blocks = (k_count + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static) if (big && blocks > 1)
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t k0 = b * kBlock, k1 = k0 + kBlock < k_count ? k0 + kBlock : k_count;
+    ColumnSums(x, r_count, k_count, k0, k1, load, y);
+  }
+}
+
+/** Any pattern: each output walks its reduced elements in row-major order of the reduced axes. */
+void GeneralSums(const float* x, const std::vector<int64_t>& dims, const std::vector<bool>& reduced, Load load,
+                 float* y) {
+  const int64_t rank = static_cast<int64_t>(dims.size());
+  std::vector<int64_t> stride(rank);
+  int64_t s = 1;
+  for (int64_t k = rank; k-- > 0;) {
+    stride[k] = s;
+    s *= dims[k];
+  }
+  std::vector<int64_t> kd, ks, rd, rs;  // kept / reduced dims and strides
+  for (int64_t k = 0; k < rank; ++k) {
+    (reduced[k] ? rd : kd).push_back(dims[k]);
+    (reduced[k] ? rs : ks).push_back(stride[k]);
+  }
+  int64_t outs = 1, per = 1;
+  for (int64_t d : kd) outs *= d;
+  for (int64_t d : rd) per *= d;
+#pragma omp parallel for schedule(static) if (outs * per >= kParallelMin && outs > 1)
+  for (int64_t o = 0; o < outs; ++o) {
+    int64_t base = 0, rem = o;
+    for (int64_t k = static_cast<int64_t>(kd.size()); k-- > 0;) {
+      base += (rem % kd[k]) * ks[k];
+      rem /= kd[k];
+    }
+    std::vector<int64_t> idx(rd.size(), 0);
+    double acc = 0.0;
+    int64_t off = base;
+    for (int64_t j = 0; j < per; ++j) {
+      acc += load(x[off]);
+      // odometer over the reduced axes, innermost fastest
+      for (int64_t k = static_cast<int64_t>(rd.size()); k-- > 0;) {
+        off += rs[k];
+        if (++idx[k] < rd[k]) break;
+        off -= rs[k] * rd[k];
+        idx[k] = 0;
+      }
+    }
+    y[o] = static_cast<float>(acc);
+  }
+}
+
+/**
+ * reduce(x, shape, axes, divisor) -> Float32Array of the kept dims (keepDims is a reshape).
+ * divisor 0: Sum; divisor n > 0: Mean, each element divided by n (float32) before summing.
+ */
+Napi::Value Reduce(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = ArgF32(info, 0, "reduce x");
+  std::vector<int64_t> shape = ArgInts(info, 1, "reduce shape");
+  std::vector<int64_t> axes = ArgInts(info, 2, "reduce axes");
+  Load load{static_cast<float>(ArgNumber(info, 3, "reduce divisor"))};
+  CheckLength(env, x, shape, "reduce x");
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  std::vector<bool> is_reduced(rank, false);
+  for (int64_t a : axes) {
+    if (a < 0 || a >= rank) throw Napi::RangeError::New(env, "reduce: axis out of range");
+    is_reduced[a] = true;
+  }
+  int64_t out_n = 1;
+  for (int64_t k = 0; k < rank; ++k) {
+    if (!is_reduced[k]) out_n *= shape[k];
+  }
+  float* y = nullptr;
+  Napi::Float32Array out = NewF32(env, static_cast<size_t>(out_n), &y);
+  if (out_n == 0) return out;
+  if (x.length == 0) {
+    for (int64_t i = 0; i < out_n; ++i) y[i] = 0.0f;
+    return out;
+  }
+  // drop size-1 axes, merge neighbours of the same kind
+  std::vector<int64_t> dims;
+  std::vector<bool> red;
+  for (int64_t k = 0; k < rank; ++k) {
+    if (shape[k] == 1) continue;
+    if (!dims.empty() && red.back() == is_reduced[k]) {
+      dims.back() *= shape[k];
+    } else {
+      dims.push_back(shape[k]);
+      red.push_back(is_reduced[k]);
+    }
+  }
+  if (dims.empty() || (dims.size() == 1 && !red[0])) {
+    // nothing is summed: each output is its one element (divided, for Mean)
+    for (int64_t i = 0; i < out_n; ++i) y[i] = static_cast<float>(load(x.data[i]));
+    return out;
+  }
+  if (dims.size() == 1) {
+    RowSums(x.data, 1, dims[0], load, y);
+  } else if (dims.size() == 2 && !red[0]) {
+    RowSums(x.data, dims[0], dims[1], load, y);
+  } else if (dims.size() == 2) {
+    MiddleSums(x.data, 1, dims[0], dims[1], load, y);
+  } else if (dims.size() == 3 && !red[0]) {
+    MiddleSums(x.data, dims[0], dims[1], dims[2], load, y);
+  } else {
+    GeneralSums(x.data, dims, red, load, y);
+  }
+  return out;
+}
+
+}  // namespace
+
+void RegisterReduce(Napi::Env env, Napi::Object exports) {
+  exports.Set("reduce", Napi::Function::New(env, Reduce));
+}
+
+}  // namespace ddtb

@@ -1,0 +1,120 @@
+// Transpose (axis permutation) of 4-byte tensors (float32, int32), the data movement of the pixel
+// shuffle (a 6-D permutation between two free reshapes) and of its gradient.
+//
+// Size-1 axes are dropped and input axes that stay neighbours in the output are merged, so a pixel
+// shuffle [N,H,W,C,r,r] -> [N,H,r,W,r,C] becomes a 5-D copy whose rows gather C values at a step of r*r.
+// A pure copy: bit for bit tfjs's result.
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "buffers.h"
+#include "kernels.h"
+
+namespace ddtb {
+namespace {
+
+void Permute(const uint32_t* x, const std::vector<int64_t>& shape, const std::vector<int64_t>& perm, uint32_t* y) {
+  const int64_t rank = static_cast<int64_t>(shape.size());
+  // keep the axes of size > 1, renumbered
+  std::vector<int64_t> new_index(rank, -1), dims;
+  for (int64_t k = 0; k < rank; ++k) {
+    if (shape[k] != 1) {
+      new_index[k] = static_cast<int64_t>(dims.size());
+      dims.push_back(shape[k]);
+    }
+  }
+  std::vector<int64_t> p;
+  for (int64_t j = 0; j < rank; ++j) {
+    if (new_index[perm[j]] >= 0) p.push_back(new_index[perm[j]]);
+  }
+  // merge input axes i, i+1 that appear as neighbours i, i+1 in the output order
+  std::vector<int64_t> group_of(dims.size(), -1), gdims;
+  std::vector<int64_t> gp;
+  for (size_t j = 0; j < p.size(); ++j) {
+    if (j > 0 && p[j] == p[j - 1] + 1) {
+      gdims[group_of[p[j - 1]]] *= dims[p[j]];
+      group_of[p[j]] = group_of[p[j - 1]];
+    } else {
+      group_of[p[j]] = static_cast<int64_t>(gdims.size());
+      gdims.push_back(dims[p[j]]);
+      gp.push_back(p[j]);  // first input axis of the group, in output order
+    }
+  }
+  // groups in input order give the collapsed input shape
+  const int64_t g = static_cast<int64_t>(gdims.size());
+  std::vector<int64_t> order;  // group ids sorted by their first input axis
+  for (size_t k = 0; k < dims.size(); ++k) {
+    if (k == 0 || group_of[k] != group_of[k - 1]) order.push_back(group_of[k]);
+  }
+  std::vector<int64_t> in_stride(g);
+  int64_t s = 1;
+  for (int64_t k = g; k-- > 0;) {
+    in_stride[order[k]] = s;
+    s *= gdims[order[k]];
+  }
+  const int64_t total = s;
+  if (g <= 1) {
+    std::memcpy(y, x, static_cast<size_t>(total) * sizeof(uint32_t));
+    return;
+  }
+  // output groups are 0..g-1 in output order
+  const int64_t inner = gdims[g - 1], step = in_stride[g - 1], rows = total / inner;
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t r = 0; r < rows; ++r) {
+    int64_t off = 0, rem = r;
+    for (int64_t k = g - 1; k-- > 0;) {
+      off += (rem % gdims[k]) * in_stride[k];
+      rem /= gdims[k];
+    }
+    const uint32_t* src = x + off;
+    uint32_t* dst = y + r * inner;
+    if (step == 1) {
+      std::memcpy(dst, src, static_cast<size_t>(inner) * sizeof(uint32_t));
+    } else {
+      for (int64_t j = 0; j < inner; ++j) dst[j] = src[j * step];
+    }
+  }
+}
+
+/** transpose(x, shape, perm) -> a typed array of x's type (Float32Array or Int32Array), permuted. */
+Napi::Value Transpose(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "transpose x: expected a typed array");
+  Napi::TypedArray xa = info[0].As<Napi::TypedArray>();
+  const napi_typedarray_type type = xa.TypedArrayType();
+  if (type != napi_float32_array && type != napi_int32_array) {
+    throw Napi::TypeError::New(env, "transpose x: expected a Float32Array or an Int32Array");
+  }
+  std::vector<int64_t> shape = ArgInts(info, 1, "transpose shape");
+  std::vector<int64_t> perm = ArgInts(info, 2, "transpose perm");
+  const int64_t n = SizeOf(shape);
+  if (static_cast<int64_t>(xa.ElementLength()) != n || perm.size() != shape.size()) {
+    throw Napi::RangeError::New(env, "transpose: length, shape and perm do not agree");
+  }
+  std::vector<bool> seen(shape.size(), false);
+  for (int64_t a : perm) {
+    if (a < 0 || a >= static_cast<int64_t>(shape.size()) || seen[a]) {
+      throw Napi::RangeError::New(env, "transpose: perm is not a permutation");
+    }
+    seen[a] = true;
+  }
+  const uint32_t* x = reinterpret_cast<const uint32_t*>(
+      static_cast<const uint8_t*>(xa.ArrayBuffer().Data()) + xa.ByteOffset());
+  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(n) * 4 + (n == 0 ? 1 : 0));
+  Napi::Value out = type == napi_float32_array
+                        ? Napi::Value(Napi::Float32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
+                                                              bytes.ByteOffset()))
+                        : Napi::Value(Napi::Int32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
+                                                            bytes.ByteOffset()));
+  if (n > 0) Permute(x, shape, perm, reinterpret_cast<uint32_t*>(bytes.Data()));
+  return out;
+}
+
+}  // namespace
+
+void RegisterTranspose(Napi::Env env, Napi::Object exports) {
+  exports.Set("transpose", Napi::Function::New(env, Transpose));
+}
+
+}  // namespace ddtb

@@ -1,0 +1,196 @@
+/**
+ * Native conv kernels (Conv2D, FusedConv2D, Conv2DBackpropInput, Conv2DBackpropFilter) against the
+ * saved pure-JS kernels on the same inputs, over odd sizes, several kernel sizes, channels, batches,
+ * strides, dilations and paddings.
+ *
+ * Tolerance: float32 sums differ by summation order only, so each element must lie within
+ * 2 * gamma(K) * sum|terms| of the JS value (K terms per output: KH*KW*CI forward, KH*KW*CO for
+ * the input gradient, N*OH*OW for the filter gradient; see `assertWithinSummationBound`). An indexing
+ * or layout error is off by about sum|terms| itself, thousands of times the bound.
+ */
+import { after, describe, test } from 'node:test';
+import * as assert from 'assert';
+import * as tf from '@tensorflow/tfjs';
+import {
+  assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded,
+} from './native_helpers';
+import { withPureJsKernels } from '../../lib/backend/native';
+
+const skip = nativeSkip();
+
+/** Largest |native - JS| / bound per kernel, printed at the end (how close the bound came). */
+const worst = new Map<string, number>();
+function within(a: tf.Tensor, e: tf.Tensor, m: tf.Tensor, terms: number, what: string): void {
+  worst.set(what, Math.max(worst.get(what) ?? 0, assertWithinSummationBound(a, e, m, terms, what)));
+}
+after(() => {
+  if (worst.size) console.log(`# largest |native - JS| / bound: ${[...worst].map(([k, v]) => `${k} ${v.toExponential(2)}`).join(', ')}`);
+});
+
+type Pad = 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]];
+interface ConvCase {
+  x: [number, number, number, number];
+  k: [number, number];
+  co: number;
+  strides?: number | [number, number];
+  dilations?: number | [number, number];
+  pad?: Pad;
+}
+
+const cases: ConvCase[] = [
+  { x: [1, 7, 7, 3], k: [3, 3], co: 5 },
+  { x: [2, 13, 13, 5], k: [5, 5], co: 3 },
+  { x: [3, 7, 13, 64], k: [3, 3], co: 64 },
+  { x: [1, 13, 13, 3], k: [9, 9], co: 5 },
+  { x: [2, 9, 9, 16], k: [1, 1], co: 64 },
+  { x: [2, 13, 11, 5], k: [3, 3], co: 4, strides: 2 },
+  { x: [1, 12, 12, 3], k: [3, 3], co: 4, strides: 2, pad: 'valid' },
+  { x: [2, 13, 13, 5], k: [3, 3], co: 4, pad: 'valid' },
+  { x: [1, 13, 13, 5], k: [3, 3], co: 4, dilations: 2 },
+  { x: [2, 8, 9, 3], k: [3, 5], co: 6, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
+];
+
+function name(c: ConvCase): string {
+  const extra = [c.strides && `stride ${c.strides}`, c.dilations && `dilation ${c.dilations}`,
+    c.pad && `pad ${JSON.stringify(c.pad)}`].filter(Boolean).join(', ');
+  return `x [${c.x}] filter ${c.k[0]}x${c.k[1]}x${c.x[3]}x${c.co}${extra ? `, ${extra}` : ''}`;
+}
+
+function attrsOf(c: ConvCase) {
+  return { strides: c.strides ?? 1, pad: c.pad ?? 'same', dataFormat: 'NHWC', dilations: c.dilations ?? 1 };
+}
+
+describe('native Conv2D and FusedConv2D against pure JS', () => {
+  cases.forEach((c, i) => {
+    test(name(c), { skip }, () => tf.tidy(() => {
+      const x = seeded(c.x, 10 + i), w = seeded([c.k[0], c.k[1], c.x[3], c.co], 20 + i, -0.5, 0.5);
+      const attrs = attrsOf(c);
+      const calls = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
+      assert.strictEqual(calls.native, 1, 'Conv2D ran natively');
+      const mag = withPureJsKernels(() => tf.engine().runKernel('Conv2D', { x: tf.abs(x), filter: tf.abs(w) },
+        attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      const terms = c.k[0] * c.k[1] * c.x[3];
+      within(calls.result.native, calls.result.js, mag, terms, 'Conv2D');
+    }));
+  });
+
+  for (const activation of ['linear', 'relu'] as const) {
+    for (const withBias of [false, true]) {
+      test(`FusedConv2D ${activation}${withBias ? ' + bias' : ''}, x [3,13,7,5] 3x3 -> 64 and x [2,7,7,64] 5x5 -> 3`,
+        { skip }, () => tf.tidy(() => {
+          for (const [xs, k, co, seed] of [[[3, 13, 7, 5], 3, 64, 1], [[2, 7, 7, 64], 5, 3, 2]] as const) {
+            const x = seeded([...xs], 30 + seed), w = seeded([k, k, xs[3], co], 40 + seed, -0.3, 0.3);
+            const bias = seeded([co], 50 + seed);
+            const attrs = { ...attrsOf({ x: [...xs] as ConvCase['x'], k: [k, k], co }), activation, dimRoundingMode: undefined };
+            const inputs: tf.NamedTensorMap = withBias ? { x, filter: w, bias } : { x, filter: w };
+            const calls = countCalls('FusedConv2D', () => bothWays('FusedConv2D', inputs, attrs));
+            assert.strictEqual(calls.native, 1, 'FusedConv2D ran natively');
+            const absInputs: tf.NamedTensorMap = withBias
+              ? { x: tf.abs(x), filter: tf.abs(w), bias: tf.abs(bias) } : { x: tf.abs(x), filter: tf.abs(w) };
+            const mag = withPureJsKernels(() => tf.engine().runKernel('FusedConv2D', absInputs,
+              { ...attrs, activation: 'linear' } as unknown as tf.NamedAttrMap) as tf.Tensor);
+            within(calls.result.native, calls.result.js, mag, k * k * xs[3] + 1, 'FusedConv2D');
+            if (activation === 'relu') assert.ok(calls.result.native.min().dataSync()[0] >= 0, 'relu output >= 0');
+          }
+        }));
+    }
+  }
+});
+
+/** The gradient cases: as `cases`, with the 64-channel one at batch 1 (the JS gradient kernels are slow). */
+const gradientCases: ConvCase[] = cases.map((c) => (c.x[3] === 64 ? { ...c, x: [1, 7, 13, 64], co: 32 } : c));
+
+describe('native conv gradients against pure JS', () => {
+  gradientCases.filter((c) => !c.dilations).forEach((c, i) => {  // tfjs has no dilated conv gradients
+    test(`Conv2DBackpropInput and Conv2DBackpropFilter, ${name(c)}`, { skip }, () => tf.tidy(() => {
+      const x = seeded(c.x, 60 + i), w = seeded([c.k[0], c.k[1], c.x[3], c.co], 70 + i, -0.5, 0.5);
+      const attrs = attrsOf(c);
+      const y = tf.engine().runKernel('Conv2D', { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+      const dy = seeded(y.shape, 80 + i);
+      const inAttrs = { ...attrs, inputShape: c.x };
+      const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
+      assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
+      const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
+        { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
+
+      const fAttrs = { ...attrs, filterShape: w.shape };
+      const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
+      assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
+      const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
+        { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      within(dw.result.native, dw.result.js, dwMag, y.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
+    }));
+  });
+
+  test('tf.grads of a fused conv (bias, relu) -> conv -> sum of squares: same gradients as pure JS', { skip }, () =>
+    tf.tidy(() => {
+      const x = seeded([2, 9, 11, 5], 90), w1 = seeded([3, 3, 5, 16], 91, -0.4, 0.4);
+      const b1 = seeded([16], 92, -0.1, 0.1), w2 = seeded([3, 3, 16, 3], 93, -0.4, 0.4);
+      const f = (xx: tf.Tensor, a: tf.Tensor, b: tf.Tensor, c: tf.Tensor) => {
+        const h = tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: a as tf.Tensor4D, strides: 1, pad: 'same', bias: b, activation: 'relu' });
+        return tf.sum(tf.square(tf.conv2d(h, c as tf.Tensor4D, 1, 'same')));
+      };
+      const g = tf.grads(f);
+      const native = g([x, w1, b1, w2]);
+      const js = withPureJsKernels(() => g([x, w1, b1, w2]));
+      // end to end, errors compound through two layers and the loss: compare by relative norm
+      native.forEach((gn, k) => {
+        const rel = tf.norm(tf.sub(gn, js[k])).dataSync()[0] / tf.norm(js[k]).dataSync()[0];
+        assert.ok(rel < 1e-5, `gradient ${k}: relative difference ${rel}`);
+      });
+    }));
+});
+
+describe('conv cases the addon hands to the pure-JS kernel', () => {
+  test('NCHW Conv2D runs the original kernel and gives its result', { skip }, () => tf.tidy(() => {
+    const x = seeded([2, 5, 9, 9], 100), w = seeded([3, 3, 5, 4], 101);
+    const attrs = { strides: 1, pad: 'same', dataFormat: 'NCHW', dilations: 1 };
+    const calls = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
+    assert.strictEqual(calls.native, 0);
+    assert.strictEqual(calls.fallback, 1);
+    assertSameValues(calls.result.native, calls.result.js, 'NCHW Conv2D');
+  }));
+
+  test('FusedConv2D with leakyrelu or prelu runs the original kernel', { skip }, () => tf.tidy(() => {
+    const x = seeded([1, 7, 7, 3], 110), w = seeded([3, 3, 3, 4], 111), bias = seeded([4], 112);
+    for (const activation of ['leakyrelu', 'prelu'] as const) {
+      const inputs: tf.NamedTensorMap = activation === 'prelu'
+        ? { x, filter: w, bias, preluActivationWeights: tf.fill([4], 0.25) } : { x, filter: w, bias };
+      const attrs = { strides: 1, pad: 'same', dataFormat: 'NHWC', dilations: 1, activation, leakyreluAlpha: 0.2 };
+      const calls = countCalls('FusedConv2D', () => bothWays('FusedConv2D', inputs, attrs));
+      assert.strictEqual(calls.fallback, 1, `${activation} fell back`);
+      assertSameValues(calls.result.native, calls.result.js, `FusedConv2D ${activation}`);
+    }
+  }));
+
+  test('explicit padding with ceil rounding that oneDNN cannot express runs the original kernel', { skip }, () =>
+    tf.tidy(() => {
+      // H = 8, pad 1+1, 3x3, stride 2, ceil: tfjs gives OH = 5 where oneDNN's rule gives 4
+      const x = seeded([1, 8, 8, 3], 120), w = seeded([3, 3, 3, 2], 121);
+      const attrs = { strides: 2, pad: 1, dataFormat: 'NHWC', dilations: 1, dimRoundingMode: 'ceil' };
+      const calls = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
+      if (calls.native === 1) {
+        // tfjs agreed with oneDNN's size rule after all: then the results must agree too
+        assert.deepStrictEqual(calls.result.native.shape, calls.result.js.shape);
+      } else {
+        assert.strictEqual(calls.fallback, 1);
+        assertSameValues(calls.result.native, calls.result.js, 'ceil-rounded Conv2D');
+      }
+    }));
+});
+
+describe('native conv kernels keep tensor counts flat', () => {
+  test('forward, fused forward and both gradients, twice', { skip }, () => {
+    const x = seeded([2, 7, 7, 8], 130), w = seeded([3, 3, 8, 8], 131), b = seeded([8], 132);
+    const step = () => tf.tidy(() => tf.grads((xx: tf.Tensor, ww: tf.Tensor, bb: tf.Tensor) => tf.sum(
+      tf.fused.conv2d({ x: xx as tf.Tensor4D, filter: ww as tf.Tensor4D, strides: 1, pad: 'same', bias: bb, activation: 'relu' })))(
+      [x, w, b]).forEach((t) => t.dispose()));
+    step();
+    const before = tf.memory().numTensors;
+    step();
+    step();
+    assert.strictEqual(tf.memory().numTensors, before);
+    tf.dispose([x, w, b]);
+  });
+});
