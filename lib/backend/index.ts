@@ -1,2 +1,2 @@
 export { ensureBackend, describeBackend, BackendInfo, EngineName } from './select';
-export { NativeStatus, nativeAddonPath } from './native';
+export { NativeStatus, nativeAddonPath, withPureJsKernels, kernelCalls, KernelCalls } from './native';
