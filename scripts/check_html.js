@@ -34,8 +34,10 @@ async function launchBrowser() {
     executablePath: CHROMIUM,
     headless: true,
     userDataDir: profile,
+    // --no-sandbox: Chromium's sandbox refuses to run as root. --disable-dev-shm-usage: containers
+    // often have a 64 MB /dev/shm, too small for pages that carry plotly.js.
     args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
+      '--disable-component-update', '--disable-sync', '--disable-dev-shm-usage'],
   });
   return {
     browser,

@@ -51,39 +51,10 @@ fi
 
 # --- 2. npm ci ---------------------------------------------------------------------------------
 started "npm packages (package-lock.json)"
-# node_modules/ is current when npm's own record of what it installed (node_modules/.package-lock.json)
-# names every locked package at its locked version and integrity, each is on disk, nothing else is
-# there, and package.json's dependencies are the ones the lockfile was made from. Optional packages
-# may be absent (tfjs-node offline, other platforms' sharp builds): npm ci leaves them out as well.
-npm_state="$(node - <<'EOF'
-const fs = require('fs');
-const read = (f) => { try { return JSON.parse(fs.readFileSync(f, 'utf8')); } catch { return null; } };
-const pkg = read('package.json');
-const lock = read('package-lock.json');
-const have = read('node_modules/.package-lock.json');
-function why() {
-  if (!lock) return 'package-lock.json unreadable';
-  if (!have) return 'node_modules/ not installed';
-  const root = lock.packages[''] || {};
-  for (const field of ['dependencies', 'devDependencies', 'optionalDependencies']) {
-    const sorted = (o) => JSON.stringify(Object.entries(o || {}).sort());
-    if (sorted(pkg[field]) !== sorted(root[field])) return `package.json ${field} differ from the lockfile`;
-  }
-  for (const [key, want] of Object.entries(lock.packages)) {
-    if (key === '') continue;
-    const got = have.packages[key];
-    if (!got) { if (want.optional) continue; return `${key} not installed`; }
-    if (got.version !== want.version) return `${key} is ${got.version}, locked ${want.version}`;
-    if (want.integrity && got.integrity && want.integrity !== got.integrity) return `${key} integrity differs`;
-    if (!want.link && !fs.existsSync(`${key}/package.json`)) return `${key} missing on disk`;
-  }
-  for (const key of Object.keys(have.packages)) if (!(key in lock.packages)) return `${key} is not in the lockfile`;
-  return '';
-}
-process.stdout.write(why());
-EOF
-)"
-if [ -z "$npm_state" ] && [ "${DDTB_SETUP_NPM:-}" != ci ]; then
+# Skipped when node_modules/ holds exactly what npm ci would install (scripts/npm_current.js says why not).
+npm_current=0
+if npm_state="$(node scripts/npm_current.js)"; then npm_current=1; fi
+if [ "$npm_current" -eq 1 ] && [ "${DDTB_SETUP_NPM:-}" != ci ]; then
   echo "node_modules/ matches package-lock.json"
   note npm "node_modules/ current (npm ci skipped)"
 else

@@ -13,7 +13,9 @@
  * the file is sourced in bash and every variable it sets is copied, with the values it has in the
  * environment this script runs in (so `OMP_NUM_THREADS=4 npm run setup` bakes 4 in).
  *
- * Usage: node scripts/write_kernelspec.js   (prints the path of the file it wrote)
+ * Usage: node scripts/write_kernelspec.js [--data-dir DIR]   (prints the path of the file it wrote)
+ *   --data-dir: the Jupyter data dir to write into (default .jupyter-local/share/jupyter; tests
+ *   use a temporary one).
  */
 'use strict';
 const fs = require('fs');
@@ -65,18 +67,21 @@ function kernelSpec() {
   };
 }
 
-function main() {
-  const dir = path.join(root, '.jupyter-local', 'share', 'jupyter', 'kernels', KERNEL_NAME);
+function main(argv) {
+  let dataDir = path.join(root, '.jupyter-local', 'share', 'jupyter');
+  if (argv[0] === '--data-dir' && argv[1]) dataDir = path.resolve(argv[1]);
+  else if (argv.length > 0) throw new Error('usage: write_kernelspec.js [--data-dir DIR]');
+  const dir = path.join(dataDir, 'kernels', KERNEL_NAME);
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'kernel.json');
   const tmp = `${file}.tmp-${process.pid}`;
   fs.writeFileSync(tmp, JSON.stringify(kernelSpec(), null, 2) + '\n');
   fs.renameSync(tmp, file);
-  process.stdout.write(`${path.relative(root, file)}\n`);
+  process.stdout.write(`${file.startsWith(root + path.sep) ? path.relative(root, file) : file}\n`);
 }
 
 try {
-  main();
+  main(process.argv.slice(2));
 } catch (e) {
   process.stderr.write(`write_kernelspec: ${e.message}\n`);
   process.exit(1);
