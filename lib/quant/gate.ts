@@ -1,0 +1,217 @@
+/**
+ * Dynamic gate controllers (spec section 3): a gate maps a quantizer's input to per-sample factors
+ * beta_u, beta_l in (0, 2) that rescale the layer's bounds (u_i = beta_u,i * u, l_i = beta_l,i * l).
+ * `Gate` is the small interface a quantizer talks to, so another design is a new factory, not a new
+ * quantizer. `OfficialGate` is the official `atten_c` (spec 3.1):
+ *
+ *   x [N,H,W,C] --detach--> global average pool [N,1,1,C]
+ *     -> [0] 2-bit min/max quantizer (over the whole [N,1,1,C] tensor)
+ *     -> [1] 1x1 conv C->32, no bias, 2-bit symmetric weights (ternary)
+ *     -> [2] BatchNorm2d(32) -> [3] ReLU -> [4] 2-bit min/max quantizer
+ *     -> [5] 1x1 conv 32->2, no bias, 2-bit symmetric weights
+ *     -> logits c [N,1,1,2];  beta = 2 sigmoid(c);  beta_u = beta[..., 0],  beta_l = beta[..., 1]
+ *
+ * State-dict names (children '1', '2', '5', as the official Sequential indices):
+ * `atten_c.1.weight` [32,C,1,1], `atten_c.2.{weight,bias,running_mean,running_var,num_batches_tracked}`,
+ * `atten_c.5.weight` [2,32,1,1]. Convs start from PyTorch's default uniform(+-1/sqrt(fan_in)).
+ *
+ * Gradient modes (spec 3.2): `official`: the two min/max quantizers detach, so conv1 and the BN affine
+ * parameters get no gradient at all and only atten_c.5.weight learns; `ste`: they pass the gradient
+ * straight through, so every gate parameter learns. In both modes the gate input is detached.
+ */
+import * as tf from '@tensorflow/tfjs';
+import { Module } from '../nn/module';
+import { Conv2d, conv2dSame } from '../nn/conv';
+import { BatchNorm2d } from '../nn/batchnorm';
+import { RandomSource } from '../nn/init';
+import { detach } from './ste';
+import { minMaxFakeQuant } from './minmax_act';
+import { quantizeWeightSym } from './weight';
+import { GateGradientMode } from './types';
+
+/** What a gate returns for input x [N,H,W,C]. */
+export interface GateScales {
+  /** beta_u per sample, [N,1,1,1], in (0, 2). */
+  readonly upper: tf.Tensor;
+  /** beta_l per sample, [N,1,1,1], in (0, 2). */
+  readonly lower: tf.Tensor;
+  /** The pre-sigmoid outputs the regulariser sees (spec 3.3); official gate: [N,1,1,2]. */
+  readonly logits: tf.Tensor;
+}
+
+export interface Gate {
+  /** Per-sample bound factors from the quantizer's input x [N,H,W,C]. */
+  scales(x: tf.Tensor4D): GateScales;
+}
+
+/** A gate that is also a module (its parameters join the quantizer's state dict as `atten_c.*`). */
+export type GateModule = Module & Gate;
+
+/** What a gate factory is told about the quantizer it serves. */
+export interface GateSpec {
+  /** C, the channels of the quantizer's input. */
+  readonly channels: number;
+  /** The quantizer's official path (errors name `<layer>.atten_c...`). */
+  readonly layer: string;
+  readonly gradient: GateGradientMode;
+  readonly rng: RandomSource;
+}
+
+/** Builds a gate for one quantizer. */
+export type GateFactory = (spec: GateSpec) => GateModule;
+
+/** Hidden width of the official gate. */
+export const GATE_HIDDEN = 32;
+/** Bit width of the official gate's activations and weights. */
+export const GATE_BITS = 2;
+
+/** Every stage output of the official gate (NHWC), for inspection and the parity tests. */
+export interface GateStages extends GateScales {
+  /** Global average pool of the detached input, [N,1,1,C]. */
+  readonly pooled: tf.Tensor4D;
+  /** Outputs of the Sequential stages 0..5 (stage 2 is the BN output before the ReLU). */
+  readonly stage: readonly [tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D, tf.Tensor4D];
+  /** The 2-bit weights used by stages 1 and 5 (HWIO). */
+  readonly weight1: tf.Tensor4D;
+  readonly weight5: tf.Tensor4D;
+}
+
+/** The official 2-bit dynamic gate controller `atten_c`; see the file header. */
+export class OfficialGate extends Module implements Gate {
+  readonly spec: GateSpec;
+  readonly conv1: Conv2d;
+  readonly bn: BatchNorm2d;
+  readonly conv5: Conv2d;
+
+  constructor(spec: GateSpec) {
+    super();
+    this.spec = spec;
+    this.conv1 = this.child('1', new Conv2d({ inChannels: spec.channels, outChannels: GATE_HIDDEN, kernel: 1, bias: false }, spec.rng));
+    this.bn = this.child('2', new BatchNorm2d(GATE_HIDDEN, `${spec.layer}.atten_c.2`));
+    this.conv5 = this.child('5', new Conv2d({ inChannels: GATE_HIDDEN, outChannels: 2, kernel: 1, bias: false }, spec.rng));
+  }
+
+  /** All intermediates; in training mode this updates the BN running statistics. */
+  stages(x: tf.Tensor4D): GateStages {
+    const name = `${this.spec.layer}.atten_c`;
+    const grad = this.spec.gradient === 'official' ? 'none' : 'ste';
+    const t = tf.tidy(() => {
+      const pooled = globalAveragePool(detach(x));
+      const s0 = minMaxFakeQuant(pooled, GATE_BITS, grad, `${name}.0`) as tf.Tensor4D;
+      const weight1 = quantizeWeightSym(this.conv1.weight as tf.Tensor4D, GATE_BITS, `${name}.1`);
+      const s1 = conv2dSame(s0, weight1, null);
+      const s2 = this.bn.forward(s1);
+      const s3 = tf.relu(s2);
+      const s4 = minMaxFakeQuant(s3, GATE_BITS, grad, `${name}.4`) as tf.Tensor4D;
+      const weight5 = quantizeWeightSym(this.conv5.weight as tf.Tensor4D, GATE_BITS, `${name}.5`);
+      const logits = conv2dSame(s4, weight5, null);
+      const beta = tf.mul(sigmoidF32(logits), 2);
+      const n = x.shape[0];
+      const upper = tf.slice(beta, [0, 0, 0, 0], [n, 1, 1, 1]);
+      const lower = tf.slice(beta, [0, 0, 0, 1], [n, 1, 1, 1]);
+      return [pooled, s0, s1, s2, s3, s4, logits, weight1, weight5, upper, lower] as tf.Tensor4D[];
+    });
+    const [pooled, s0, s1, s2, s3, s4, logits, weight1, weight5, upper, lower] = t;
+    return { pooled, stage: [s0, s1, s2, s3, s4, logits], weight1, weight5, upper, lower, logits };
+  }
+
+  scales(x: tf.Tensor4D): GateScales {
+    const st = this.stages(x);
+    // Only the scales leave; the other intermediates are freed here.
+    for (const t of [st.pooled, st.weight1, st.weight5, ...st.stage.slice(0, 5)]) t.dispose();
+    return { upper: st.upper, lower: st.lower, logits: st.logits };
+  }
+}
+
+/**
+ * The sigmoid in float32 operations, 1 / (1 + exp(-c)), each step rounded to float32: PyTorch's CPU
+ * scalar path (used for fewer than 16 elements, e.g. the N x 2 logits of a batch below 8), bit for
+ * bit; PyTorch's vectorised path for longer tensors may differ by an ulp. Differentiable.
+ */
+export function sigmoidF32(c: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => tf.reciprocal(tf.add(tf.exp(tf.neg(c)), 1)));
+}
+
+/**
+ * Mean over H and W of x [N,H,W,C] -> [N,1,1,C], summed in PyTorch 1.13's CPU order (the float32
+ * cascade sum of `x.mean((-1, -2))` with 8-lane vectors, as AdaptiveAvgPool2d(1) computes it), then
+ * divided by H*W in float32. Host computation; no gradient (the gate input is detached anyway).
+ */
+export function globalAveragePool(x: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, w, c] = x.shape;
+  const data = x.dataSync() as Float32Array;
+  const pixels = h * w;
+  const row = new Float32Array(pixels);
+  const out = new Float32Array(n * c);
+  for (let i = 0; i < n; i++) {
+    for (let k = 0; k < c; k++) {
+      for (let p = 0; p < pixels; p++) row[p] = data[(i * pixels + p) * c + k];
+      out[i * c + k] = Math.fround(torchInnerSumF32(row) / pixels);
+    }
+  }
+  return tf.tensor4d(out, [n, 1, 1, c]);
+}
+
+const LANES = 8;
+const ILP = 4;
+const f32 = Math.fround;
+
+/**
+ * PyTorch 1.13's float32 sum of a contiguous row (ReduceOps SumKernel.cpp `cascade_sum`: with at
+ * least 8 values, 8-lane vectors summed by `row_sum`, then the scalar tail, then the lanes; else the
+ * scalar `row_sum`). All additions in float32.
+ */
+export function torchInnerSumF32(row: Float32Array): number {
+  const n = row.length;
+  if (n < LANES) return rowSum(n, 1, (e) => row[e])[0];
+  const vectors = Math.floor(n / LANES);
+  const lanes = rowSum(vectors, LANES, (v, lane) => row[v * LANES + lane]);
+  let acc = 0;
+  for (let i = vectors * LANES; i < n; i++) acc = f32(acc + row[i]);
+  for (let lane = 0; lane < LANES; lane++) acc = f32(acc + lanes[lane]);
+  return acc;
+}
+
+/**
+ * `row_sum` over `size` elements (scalars, or vectors of `width` lanes; `load(e, lane)` reads one):
+ * ILP = 4 interleaved accumulators fed by the 4-level cascade of `multi_row_sum` over groups of 4
+ * elements, the remaining elements added to the first accumulator, then the four combined in order.
+ */
+function rowSum(size: number, width: number, load: (e: number, lane: number) => number): Float32Array {
+  const groups = Math.floor(size / ILP);
+  const levels = 4;
+  const lp = Math.max(4, Math.floor(ceilLog2(groups) / levels));
+  const step = 2 ** lp;
+  const mask = step - 1;
+  // acc[level][k][lane]
+  const acc = Array.from({ length: levels }, () => Array.from({ length: ILP }, () => new Float32Array(width)));
+  const addGroup = (g: number) => {
+    for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[0][k][l] = f32(acc[0][k][l] + load(g * ILP + k, l));
+  };
+  let i = 0;
+  while (i + step <= groups) {
+    for (let j = 0; j < step; j++, i++) addGroup(i);
+    for (let j = 1; j < levels; j++) {
+      for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) {
+        acc[j][k][l] = f32(acc[j][k][l] + acc[j - 1][k][l]);
+        acc[j - 1][k][l] = 0;
+      }
+      if ((i & (mask * 2 ** (j * lp))) !== 0) break;
+    }
+  }
+  for (; i < groups; i++) addGroup(i);
+  for (let j = 1; j < levels; j++) for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[0][k][l] = f32(acc[0][k][l] + acc[j][k][l]);
+  const partial = acc[0];
+  for (let e = groups * ILP; e < size; e++) for (let l = 0; l < width; l++) partial[0][l] = f32(partial[0][l] + load(e, l));
+  for (let k = 1; k < ILP; k++) for (let l = 0; l < width; l++) partial[0][l] = f32(partial[0][l] + partial[k][l]);
+  return partial[0];
+}
+
+/** c10::CeilLog2: 1 for x <= 2, else ceil(log2(x)). */
+function ceilLog2(x: number): number {
+  if (x <= 2) return 1;
+  return 32 - Math.clz32(x - 1);
+}
+
+/** The official gate as a factory (the default of `DdtbActQuantizer`). */
+export const officialGate: GateFactory = (spec) => new OfficialGate(spec);
