@@ -70,16 +70,21 @@ export abstract class Module {
   private readonly declared: Array<[string, Module]> = [];
   private disposed = false;
 
-  /** Registers a trainable parameter; returns the variable the forward pass reads. */
+  /**
+   * Registers a trainable parameter; returns the variable the forward pass reads. Takes ownership of
+   * `init` (disposed here: a tf.variable keeps its own reference to the data).
+   */
   protected param(name: string, init: tf.Tensor, opts: { group?: ParamGroup; layout?: Layout } = {}): tf.Variable {
     const variable = tf.variable(init, true, this.variableName(name), 'float32');
+    init.dispose();
     this.addSlot(name, { kind: 'param', p: { variable, group: opts.group ?? 'base', layout: opts.layout ?? 'plain' } });
     return variable;
   }
 
-  /** Registers a non-trainable tensor state (running statistics, calibration results, flags). */
+  /** Registers a non-trainable tensor state (running statistics, calibration results, flags); owns `init`. */
   protected buffer(name: string, init: tf.Tensor, layout: Layout = 'plain'): tf.Variable {
     const variable = tf.variable(init, false, this.variableName(name), 'float32');
+    init.dispose();
     this.addSlot(name, { kind: 'buffer', variable, layout });
     return variable;
   }
