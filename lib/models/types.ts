@@ -43,7 +43,8 @@ export interface SrOutput {
 
 /** The model-level view of quantization that trainers, evaluation and notebooks use. */
 export interface QuantizedParts {
-  readonly graph: QuantGraph;
+  /** Replaced (never mutated) when the dynamic layers change: see lib/models/dynamic.ts. */
+  graph: QuantGraph;
   /** Activation quantizers by official name, in forward order. */
   readonly acts: ReadonlyMap<string, ActQuantizerModule>;
 }

@@ -14,6 +14,7 @@ import { readTorchCheckpoint } from '../io/torch_import';
 import { readSafetensors } from '../io/safetensors';
 import { SrNetwork } from './types';
 import { remapEdsrFpToQuantized } from './edsr';
+import { syncDynamicFromFlags } from './dynamic';
 
 export interface LoadedWeights {
   readonly stateDict: StateDict;
@@ -50,6 +51,8 @@ export function loadWeights(model: SrNetwork, weights: LoadedWeights): WeightsUs
   const source = weights.file;
   if (!model.quant || hasQuantizerState(model, weights.stateDict)) {
     model.loadStateDict(weights.stateDict, { source });
+    // A quantized checkpoint's is_dynamic flags decide which layers are dynamic (official test time).
+    syncDynamicFromFlags(model);
     return 'full';
   }
   const remapped: StateDict = new Map();

@@ -14,7 +14,6 @@ import * as assert from 'node:assert/strict';
 import * as tf from '@tensorflow/tfjs';
 import { Fixture, activation, expectedNhwc, expectedHwio, fixtureName, host, scalarOf, stateDictFrom, tensorOf, withinTolerance } from './ddtb_fixture';
 import { buildNetwork, quantGraphFor, ModelConfig } from '../../lib/models/factory';
-import { withDynamic } from '../../lib/quant/graph';
 import { officialRecipe } from '../../lib/quant/recipe';
 import { loadWeights } from '../../lib/models/weights';
 import { quantMapRows } from '../../lib/models/quant_map';
@@ -33,7 +32,8 @@ export function checkEdsrForward(fx: Fixture): void {
   const args = scalarOf<{ n_resblocks: number; n_feats: number; scale: number[]; k_bits: number; res_scale: number }>(fx, 'args');
   const config: ModelConfig = { arch: 'edsr', blocks: args.n_resblocks, feats: args.n_feats, scale: args.scale[0], resScale: args.res_scale };
   const dynamicLayer = scalarOf<string>(fx, 'dynamic_quantizer');
-  const graph = withDynamic(quantGraphFor(config, { bits: args.k_bits, act: 'ddtb' }), [dynamicLayer]);
+  // Built all-static: the checkpoint's flags must make the dynamic layer dynamic.
+  const graph = quantGraphFor(config, { bits: args.k_bits, act: 'ddtb' });
   const model = buildNetwork(config, graph, officialRecipe(), Prng.fromSeed(7));
   try {
     // The fixture's state dict, under its own names and in its own order.
@@ -42,9 +42,11 @@ export function checkEdsrForward(fx: Fixture): void {
     assert.deepEqual([...model.expectedState().keys()], keys, `${name}: our state-dict order is the official one`);
     assert.equal(loadWeights(model, { stateDict: sd, file: name, format: 'zip', metadata: {}, notes: [] }), 'full');
     model.eval();
-    // The quantization map lists the quantizers in the official forward order.
-    const acts = quantMapRows(model).filter((r) => r.kind === 'act').map((r) => r.name);
-    assert.deepEqual(acts, scalarOf<string[]>(fx, 'quantizers_in_forward_order'));
+    // The quantization map lists the quantizers in the official forward order, and the checkpoint's
+    // is_dynamic flags are what the map reports as dynamic.
+    const rows = quantMapRows(model).filter((r) => r.kind === 'act');
+    assert.deepEqual(rows.map((r) => r.name), scalarOf<string[]>(fx, 'quantizers_in_forward_order'));
+    assert.deepEqual(rows.filter((r) => r.dynamic).map((r) => r.name), [dynamicLayer]);
 
     const x = activation(fx, 'input') as tf.Tensor4D;
     const g = activation(fx, 'g_sr');
