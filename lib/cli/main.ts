@@ -9,8 +9,10 @@ import { doctorCommand } from './doctor';
 import { fetchCommand } from './fetch';
 import { bicubicCommand } from './bicubic';
 import { evalCommand } from './eval';
+import { srCommand } from './sr';
+import { exportCommand } from './export';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, srCommand, exportCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
