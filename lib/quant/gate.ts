@@ -21,7 +21,8 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
-import { Conv2d, conv2dSame } from '../nn/conv';
+import { Conv2d } from '../nn/conv';
+import { fmaF32 } from '../nn/batchnorm';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { RandomSource } from '../nn/init';
 import { detach } from './ste';
@@ -99,12 +100,12 @@ export class OfficialGate extends Module implements Gate {
       const pooled = globalAveragePool(detach(x));
       const s0 = minMaxFakeQuant(pooled, GATE_BITS, grad, `${name}.0`) as tf.Tensor4D;
       const weight1 = quantizeWeightSym(this.conv1.weight as tf.Tensor4D, GATE_BITS, `${name}.1`);
-      const s1 = conv2dSame(s0, weight1, null);
+      const s1 = conv1x1F32(s0, weight1);
       const s2 = this.bn.forward(s1);
       const s3 = tf.relu(s2);
       const s4 = minMaxFakeQuant(s3, GATE_BITS, grad, `${name}.4`) as tf.Tensor4D;
       const weight5 = quantizeWeightSym(this.conv5.weight as tf.Tensor4D, GATE_BITS, `${name}.5`);
-      const logits = conv2dSame(s4, weight5, null);
+      const logits = conv1x1F32(s4, weight5);
       const beta = tf.mul(sigmoidF32(logits), 2);
       const n = x.shape[0];
       const upper = tf.slice(beta, [0, 0, 0, 0], [n, 1, 1, 1]);
@@ -121,6 +122,50 @@ export class OfficialGate extends Module implements Gate {
     for (const t of [st.pooled, st.weight1, st.weight5, ...st.stage.slice(0, 5)]) t.dispose();
     return { upper: st.upper, lower: st.lower, logits: st.logits };
   }
+}
+
+type GradOp = (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
+  value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
+};
+
+/**
+ * A 1x1 convolution without bias of x [N,1,1,Cin] with w [1,1,Cin,Cout] (HWIO), each output summed
+ * over the input channels in order with float32 fused multiply-adds: the order of PyTorch's CPU
+ * convolution of these gate tensors (a BLAS sgemm with K = Cin; bit-identical on the fixtures,
+ * K = 8 and 32), whatever conv kernel the tfjs backend has. Host forward; the backward is two
+ * matrix products.
+ */
+export function conv1x1F32(x: tf.Tensor4D, w: tf.Tensor4D): tf.Tensor4D {
+  const [n, h, wd, cin] = x.shape;
+  const [kh, kw, win, cout] = w.shape;
+  if (h !== 1 || wd !== 1 || kh !== 1 || kw !== 1 || win !== cin) {
+    throw new Error(`conv1x1F32: expects x [N,1,1,C] and w [1,1,C,O], got [${x.shape.join(',')}] and [${w.shape.join(',')}]`);
+  }
+  const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const xs = xi.dataSync();
+    const ws = wi.dataSync();
+    const out = new Float32Array(n * cout);
+    for (let b = 0; b < n; b++) {
+      for (let o = 0; o < cout; o++) {
+        let acc = 0;
+        for (let c = 0; c < cin; c++) acc = fmaF32(xs[b * cin + c], ws[c * cout + o], acc);
+        out[b * cout + o] = acc;
+      }
+    }
+    save([xi, wi]);
+    return {
+      value: tf.tensor4d(out, [n, 1, 1, cout]),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const x2 = tf.reshape(saved[0], [n, cin]);
+        const w2 = tf.reshape(saved[1], [cin, cout]);
+        const dy2 = tf.reshape(dy, [n, cout]);
+        const dx = tf.reshape(tf.matMul(dy2, w2, false, true), [n, 1, 1, cin]);
+        const dw = tf.reshape(tf.matMul(x2, dy2, true, false), [1, 1, cin, cout]);
+        return [dx, dw];
+      },
+    };
+  }) as unknown as GradOp);
+  return op(x, w) as tf.Tensor4D;
 }
 
 /**
