@@ -11,8 +11,9 @@ import { bicubicCommand } from './bicubic';
 import { evalCommand } from './eval';
 import { srCommand } from './sr';
 import { exportCommand } from './export';
+import { infoCommand } from './info';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, srCommand, exportCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, srCommand, exportCommand, infoCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
