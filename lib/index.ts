@@ -9,5 +9,6 @@ export * as image from './data/image';
 export * as metrics from './metrics';
 export * as data from './data';
 export * as nn from './nn/module';
+export * as quant from './quant';
 export * as io from './io';
 export * as viz from './viz';

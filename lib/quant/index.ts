@@ -12,3 +12,4 @@ export * from './observer';
 export * from './pams';
 export * from './intensity';
 export * from './graph';
+export { officialRecipe, RecipeOptions } from './recipe';
