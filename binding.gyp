@@ -14,6 +14,7 @@
         "native/conv.cc",
         "native/elementwise.cc",
         "native/reduce.cc",
+        "native/slice.cc",
         "native/transpose.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -78,6 +78,17 @@ inline Napi::Float32Array NewF32(Napi::Env env, size_t n, float** data) {
   return out;
 }
 
+/**
+ * Compiles a hot loop twice, for AVX2 and for the baseline ISA, picked at load time (GCC ifunc).
+ * Only the vector width changes: -ffp-contract=off still forbids FMA contraction, so results are
+ * the same bits either way.
+ */
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__)
+#define DDTB_VECTOR_CLONES __attribute__((target_clones("avx2", "default")))
+#else
+#define DDTB_VECTOR_CLONES
+#endif
+
 /** Elements at or above which the element-wise and reduction loops use OpenMP threads. */
 constexpr int64_t kParallelMin = 1 << 15;
 

@@ -4,7 +4,7 @@
 // Activations are handed to oneDNN in place (memory format nhwc, no reorder). Filters are reordered
 // from HWIO into the layout the primitive asks for (`any`), which is about twice as fast as forcing
 // HWIO; the reorder of a 3x3x64x64 filter costs microseconds. Primitive descriptors, primitives and
-// the reorder buffers are cached per geometry (single JS thread: no locking).
+// the reorder buffers are cached per geometry and per JS thread (no locking).
 #include <oneapi/dnnl/dnnl.hpp>
 
 #ifdef _OPENMP
@@ -33,8 +33,9 @@ dnnl::engine& Engine() {
   return eng;
 }
 
+// One stream and one set of caches per JS thread (the main thread, or each worker that loads tfjs).
 dnnl::stream& Stream() {
-  static dnnl::stream s(Engine());
+  thread_local dnnl::stream s(Engine());
   return s;
 }
 
@@ -233,9 +234,9 @@ class Cache {
   std::unordered_map<std::string, typename std::list<std::pair<std::string, Entry>>::iterator> index_;
 };
 
-Cache<ForwardEntry> forward_cache(128);
-Cache<BackwardDataEntry> backward_data_cache(128);
-Cache<BackwardWeightsEntry> backward_weights_cache(128);
+thread_local Cache<ForwardEntry> forward_cache(128);
+thread_local Cache<BackwardDataEntry> backward_data_cache(128);
+thread_local Cache<BackwardWeightsEntry> backward_weights_cache(128);
 
 memory::desc UserWeights(const Geometry& g) { return memory::desc(g.Weights(), dt::f32, tag::hwio); }
 

@@ -9,5 +9,6 @@ void RegisterConv(Napi::Env env, Napi::Object exports);         // conv.cc
 void RegisterElementwise(Napi::Env env, Napi::Object exports);  // elementwise.cc
 void RegisterReduce(Napi::Env env, Napi::Object exports);       // reduce.cc
 void RegisterTranspose(Napi::Env env, Napi::Object exports);    // transpose.cc
+void RegisterSlice(Napi::Env env, Napi::Object exports);        // slice.cc
 
 }  // namespace ddtb

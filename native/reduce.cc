@@ -9,6 +9,10 @@
 #include <cstring>
 #include <vector>
 
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
 #include "buffers.h"
 #include "kernels.h"
 
@@ -33,7 +37,7 @@ void RowSums(const float* x, int64_t k_count, int64_t r_count, Load load, float*
 }
 
 /** Sum over the outer axis of an [R, K] block: out[k] = sum_r x[r * K + k], for k in [k0, k1). */
-void ColumnSums(const float* x, int64_t r_count, int64_t k_count, int64_t k0, int64_t k1, Load load, float* y) {
+DDTB_VECTOR_CLONES void ColumnSums(const float* x, int64_t r_count, int64_t k_count, int64_t k0, int64_t k1, Load load, float* y) {
   const int64_t n = k1 - k0;
   std::vector<double> acc(static_cast<size_t>(n), 0.0);
   double* a = acc.data();
@@ -52,22 +56,33 @@ void ColumnSums(const float* x, int64_t r_count, int64_t k_count, int64_t k0, in
   for (int64_t k = 0; k < n; ++k) y[k0 + k] = static_cast<float>(a[k]);
 }
 
-/** [O, R, K]: out[o, k] = sum_r x[o, r, k]; splits across o, or across k blocks when O is small. */
+/**
+ * [O, R, K]: out[o, k] = sum_r x[o, r, k]. Each worker makes one pass over the rows of its part:
+ * whole blocks o when there are enough of them, else a contiguous share of the K columns.
+ */
 void MiddleSums(const float* x, int64_t o_count, int64_t r_count, int64_t k_count, Load load, float* y) {
-  const bool big = o_count * r_count * k_count >= kParallelMin;
-  if (o_count > 1) {
-#pragma omp parallel for schedule(static) if (big)
+  int threads = 1;
+#ifdef _OPENMP
+  if (o_count * r_count * k_count >= kParallelMin) threads = omp_get_max_threads();
+#endif
+  int64_t chunks = k_count / 16 < threads ? k_count / 16 : threads;  // at least 16 columns (a cache line) each
+  if (chunks < 1) chunks = 1;
+  if (o_count >= threads || chunks == 1) {
+#pragma omp parallel for schedule(static) if (threads > 1 && o_count > 1)
     for (int64_t o = 0; o < o_count; ++o) {
       ColumnSums(x + o * r_count * k_count, r_count, k_count, 0, k_count, load, y + o * k_count);
     }
     return;
   }
-  constexpr int64_t kBlock = 16;
-  const int64_t blocks = (k_count + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static) if (big && blocks > 1)
-  for (int64_t b = 0; b < blocks; ++b) {
-    const int64_t k0 = b * kBlock, k1 = k0 + kBlock < k_count ? k0 + kBlock : k_count;
-    ColumnSums(x, r_count, k_count, k0, k1, load, y);
+  const int64_t per = ((k_count + chunks - 1) / chunks + 15) / 16 * 16;
+  for (int64_t o = 0; o < o_count; ++o) {
+    const float* xo = x + o * r_count * k_count;
+    float* yo = y + o * k_count;
+#pragma omp parallel for schedule(static) num_threads(static_cast<int>(chunks))
+    for (int64_t c = 0; c < chunks; ++c) {
+      const int64_t k0 = c * per, k1 = k0 + per < k_count ? k0 + per : k_count;
+      if (k0 < k1) ColumnSums(xo, r_count, k_count, k0, k1, load, yo);
+    }
   }
 }
 

@@ -3,7 +3,8 @@
 //
 // Size-1 axes are dropped and input axes that stay neighbours in the output are merged, so a pixel
 // shuffle [N,H,W,C,r,r] -> [N,H,r,W,r,C] becomes a 5-D copy whose rows gather C values at a step of r*r.
-// A pure copy: bit for bit tfjs's result.
+// When the output's and the input's contiguous axes differ, each block between them is copied as a
+// tiled 2-D transpose. A pure copy: bit for bit tfjs's result.
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -30,7 +31,6 @@ void Permute(const uint32_t* x, const std::vector<int64_t>& shape, const std::ve
   }
   // merge input axes i, i+1 that appear as neighbours i, i+1 in the output order
   std::vector<int64_t> group_of(dims.size(), -1), gdims;
-  std::vector<int64_t> gp;
   for (size_t j = 0; j < p.size(); ++j) {
     if (j > 0 && p[j] == p[j - 1] + 1) {
       gdims[group_of[p[j - 1]]] *= dims[p[j]];
@@ -38,7 +38,6 @@ void Permute(const uint32_t* x, const std::vector<int64_t>& shape, const std::ve
     } else {
       group_of[p[j]] = static_cast<int64_t>(gdims.size());
       gdims.push_back(dims[p[j]]);
-      gp.push_back(p[j]);  // first input axis of the group, in output order
     }
   }
   // groups in input order give the collapsed input shape
@@ -59,20 +58,60 @@ void Permute(const uint32_t* x, const std::vector<int64_t>& shape, const std::ve
     return;
   }
   // output groups are 0..g-1 in output order
-  const int64_t inner = gdims[g - 1], step = in_stride[g - 1], rows = total / inner;
+  std::vector<int64_t> out_stride(g);
+  s = 1;
+  for (int64_t k = g; k-- > 0;) {
+    out_stride[k] = s;
+    s *= gdims[k];
+  }
+  const int64_t a_dim = g - 1;       // the output's contiguous group
+  const int64_t b_dim = order.back();  // the input's contiguous group
+  if (a_dim == b_dim) {
+    // rows that are contiguous on both sides
+    const int64_t inner = gdims[g - 1], rows = total / inner;
 #pragma omp parallel for schedule(static) if (total >= kParallelMin)
-  for (int64_t r = 0; r < rows; ++r) {
-    int64_t off = 0, rem = r;
-    for (int64_t k = g - 1; k-- > 0;) {
-      off += (rem % gdims[k]) * in_stride[k];
-      rem /= gdims[k];
+    for (int64_t r = 0; r < rows; ++r) {
+      int64_t off = 0, rem = r;
+      for (int64_t k = g - 1; k-- > 0;) {
+        off += (rem % gdims[k]) * in_stride[k];
+        rem /= gdims[k];
+      }
+      std::memcpy(y + r * inner, x + off, static_cast<size_t>(inner) * sizeof(uint32_t));
     }
-    const uint32_t* src = x + off;
-    uint32_t* dst = y + r * inner;
-    if (step == 1) {
-      std::memcpy(dst, src, static_cast<size_t>(inner) * sizeof(uint32_t));
-    } else {
-      for (int64_t j = 0; j < inner; ++j) dst[j] = src[j * step];
+    return;
+  }
+  // Otherwise each combination of the other groups is a 2-D transpose of a [B][A] block (A contiguous
+  // in the output, B contiguous in the input), done in square tiles so both sides stay in cache.
+  std::vector<int64_t> od, ois, oos;  // other groups: sizes, input and output strides, output order
+  for (int64_t k = 0; k < g; ++k) {
+    if (k == a_dim || k == b_dim) continue;
+    od.push_back(gdims[k]);
+    ois.push_back(in_stride[k]);
+    oos.push_back(out_stride[k]);
+  }
+  const int64_t na = gdims[a_dim], nb = gdims[b_dim];
+  const int64_t a_in = in_stride[a_dim], b_out = out_stride[b_dim];
+  constexpr int64_t kTile = 32;
+  const int64_t b_tiles = (nb + kTile - 1) / kTile;
+  const int64_t combos = total / (na * nb);
+  const int64_t items = combos * b_tiles;
+#pragma omp parallel for schedule(static) if (total >= kParallelMin)
+  for (int64_t item = 0; item < items; ++item) {
+    int64_t rem = item / b_tiles, in_off = 0, out_off = 0;
+    const int64_t b0 = (item % b_tiles) * kTile, b1 = b0 + kTile < nb ? b0 + kTile : nb;
+    for (int64_t k = static_cast<int64_t>(od.size()); k-- > 0;) {
+      const int64_t i = rem % od[k];
+      rem /= od[k];
+      in_off += i * ois[k];
+      out_off += i * oos[k];
+    }
+    const uint32_t* src = x + in_off;
+    uint32_t* dst = y + out_off;
+    for (int64_t a0 = 0; a0 < na; a0 += kTile) {
+      const int64_t a1 = a0 + kTile < na ? a0 + kTile : na;
+      for (int64_t b = b0; b < b1; ++b) {
+        for (int64_t a = a0; a < a1; ++a) dst[a + b * b_out] = src[a * a_in + b];
+      }
     }
   }
 }

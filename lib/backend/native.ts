@@ -37,7 +37,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 1;
+const expectedAbi = 2;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 
@@ -57,14 +57,14 @@ function notLoaded(reason: string): NativeStatus {
 }
 
 function notBuiltReason(): string {
-  let why = `${path.relative(repoRoot, nativeAddonPath)} missing`;
   try {
+    // the build script's own words, which say how to enable it
     const line = fs.readFileSync(skippedPath, 'utf8').trim().split('\n')[0];
-    if (line) why = line;
+    if (line) return `addon not built: ${line}`;
   } catch {
     // no record: the build never ran here
   }
-  return `addon not built (${why}); to enable, ${howToBuild}`;
+  return `addon not built (${path.relative(repoRoot, nativeAddonPath)} missing); to enable, ${howToBuild}`;
 }
 
 function loadAddon(): NativeAddon | string {

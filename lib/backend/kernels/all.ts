@@ -10,6 +10,8 @@ import { conv2dBackpropInputConfig } from './conv2d_backprop_input';
 import { conv2dBackpropFilterConfig } from './conv2d_backprop_filter';
 import { fusedConv2dConfig } from './fused_conv2d';
 import { transposeConfig } from './transpose';
+import { sliceConfig } from './slice';
+import { splitVConfig } from './split_v';
 import { sumConfig } from './sum';
 import { meanConfig } from './mean';
 import { addConfig } from './add';
@@ -30,6 +32,8 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [tf.Conv2DBackpropFilter, conv2dBackpropFilterConfig],
   [tf.FusedConv2D, fusedConv2dConfig],
   [tf.Transpose, transposeConfig],
+  [tf.Slice, sliceConfig],
+  [tf.SplitV, splitVConfig],
   [tf.Sum, sumConfig],
   [tf.Mean, meanConfig],
   [tf.Add, addConfig],

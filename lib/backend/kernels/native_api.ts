@@ -36,6 +36,8 @@ export interface NativeAddon {
   reduce(x: Float32Array, shape: number[], axes: number[], divisor: number): Float32Array;
   /** Axis permutation of a 4-byte tensor; returns the same typed-array type. */
   transpose<T extends Float32Array | Int32Array>(x: T, shape: number[], perm: number[]): T;
+  /** x[begin : begin + size] of a 4-byte tensor, copied; returns the same typed-array type. */
+  slice<T extends Float32Array | Int32Array>(x: T, shape: number[], begin: number[], size: number[]): T;
 }
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
@@ -87,7 +89,7 @@ function counter(name: string): KernelCalls {
  */
 export function nativeKernel(
   original: tf.KernelConfig,
-  native: (args: KernelArgs, backend: CpuBackendLike) => tf.TensorInfo | null,
+  native: (args: KernelArgs, backend: CpuBackendLike) => tf.TensorInfo | tf.TensorInfo[] | null,
 ): tf.KernelConfig {
   const c = counter(original.kernelName);
   const kernelFunc: tf.KernelFunc = (args) => {
