@@ -16,7 +16,7 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { UserError } from '../errors';
-import { roundSte } from './ste';
+import { detach, roundSte } from './ste';
 import { BatchRangeRecorder } from './observer';
 import { QuantMode, checkBits } from './types';
 
@@ -56,7 +56,9 @@ export function pamsFakeQuant(x: tf.Tensor, alpha: tf.Tensor, bits: number, clam
   const qmax = 2 ** (bits - 1) - 1;
   return tf.tidy(() => {
     const a = tf.broadcastTo(tf.reshape(alpha, []), x.shape);
-    const c = clamp ? tf.where(tf.greater(x, a), a, tf.where(tf.less(x, tf.neg(a)), tf.neg(a), x)) : x;
+    // The comparisons carry no gradient (detached), the selected branch does.
+    const ad = detach(a);
+    const c = clamp ? tf.where(tf.greater(x, ad), a, tf.where(tf.less(x, tf.neg(ad)), tf.neg(a), x)) : x;
     return tf.div(tf.mul(roundSte(tf.div(tf.mul(c, qmax), a)), a), qmax);
   });
 }
