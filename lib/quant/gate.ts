@@ -186,19 +186,16 @@ export function globalAveragePool(x: tf.Tensor4D): tf.Tensor4D {
   const [n, h, w, c] = x.shape;
   const data = x.dataSync() as Float32Array;
   const pixels = h * w;
-  const row = new Float32Array(pixels);
   const out = new Float32Array(n * c);
   for (let i = 0; i < n; i++) {
-    for (let k = 0; k < c; k++) {
-      for (let p = 0; p < pixels; p++) row[p] = data[(i * pixels + p) * c + k];
-      out[i * c + k] = Math.fround(torchInnerSumF32(row) / pixels);
-    }
+    for (let k = 0; k < c; k++) out[i * c + k] = Math.fround(strideSumF32(data, i * pixels * c + k, c, pixels) / pixels);
   }
   return tf.tensor4d(out, [n, 1, 1, c]);
 }
 
 const LANES = 8;
 const ILP = 4;
+const LEVELS = 4;
 const f32 = Math.fround;
 
 /**
@@ -207,49 +204,52 @@ const f32 = Math.fround;
  * scalar `row_sum`). All additions in float32.
  */
 export function torchInnerSumF32(row: Float32Array): number {
-  const n = row.length;
-  if (n < LANES) return rowSum(n, 1, (e) => row[e])[0];
-  const vectors = Math.floor(n / LANES);
-  const lanes = rowSum(vectors, LANES, (v, lane) => row[v * LANES + lane]);
-  let acc = 0;
-  for (let i = vectors * LANES; i < n; i++) acc = f32(acc + row[i]);
-  for (let lane = 0; lane < LANES; lane++) acc = f32(acc + lanes[lane]);
-  return acc;
+  return strideSumF32(row, 0, 1, row.length);
 }
 
+// Accumulators acc[level][k][lane] of `row_sum` / `multi_row_sum`, reused between calls.
+const acc = new Float32Array(LEVELS * ILP * LANES);
+
 /**
- * `row_sum` over `size` elements (scalars, or vectors of `width` lanes; `load(e, lane)` reads one):
- * ILP = 4 interleaved accumulators fed by the 4-level cascade of `multi_row_sum` over groups of 4
- * elements, the remaining elements added to the first accumulator, then the four combined in order.
+ * The sum of `n` values data[base + e * stride] in PyTorch's order (see torchInnerSumF32).
+ * `row_sum` over elements that are 8-lane vectors (n >= 8) or scalars: ILP = 4 interleaved
+ * accumulators fed by the 4-level cascade of `multi_row_sum` over groups of 4 elements, the
+ * remaining elements added to the first accumulator, then the four combined in order.
  */
-function rowSum(size: number, width: number, load: (e: number, lane: number) => number): Float32Array {
+function strideSumF32(data: Float32Array, base: number, stride: number, n: number): number {
+  const width = n >= LANES ? LANES : 1;
+  const size = width === LANES ? Math.floor(n / LANES) : n;
+  const at = (e: number, lane: number) => data[base + (e * width + lane) * stride];
   const groups = Math.floor(size / ILP);
-  const levels = 4;
-  const lp = Math.max(4, Math.floor(ceilLog2(groups) / levels));
+  const lp = Math.max(4, Math.floor(ceilLog2(groups) / LEVELS));
   const step = 2 ** lp;
   const mask = step - 1;
-  // acc[level][k][lane]
-  const acc = Array.from({ length: levels }, () => Array.from({ length: ILP }, () => new Float32Array(width)));
-  const addGroup = (g: number) => {
-    for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[0][k][l] = f32(acc[0][k][l] + load(g * ILP + k, l));
-  };
+  const lvl = ILP * width;
+  acc.fill(0, 0, LEVELS * lvl);
   let i = 0;
   while (i + step <= groups) {
-    for (let j = 0; j < step; j++, i++) addGroup(i);
-    for (let j = 1; j < levels; j++) {
-      for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) {
-        acc[j][k][l] = f32(acc[j][k][l] + acc[j - 1][k][l]);
-        acc[j - 1][k][l] = 0;
+    for (let j = 0; j < step; j++, i++) {
+      for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[k * width + l] = f32(acc[k * width + l] + at(i * ILP + k, l));
+    }
+    for (let j = 1; j < LEVELS; j++) {
+      for (let q = 0; q < lvl; q++) {
+        acc[j * lvl + q] = f32(acc[j * lvl + q] + acc[(j - 1) * lvl + q]);
+        acc[(j - 1) * lvl + q] = 0;
       }
       if ((i & (mask * 2 ** (j * lp))) !== 0) break;
     }
   }
-  for (; i < groups; i++) addGroup(i);
-  for (let j = 1; j < levels; j++) for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[0][k][l] = f32(acc[0][k][l] + acc[j][k][l]);
-  const partial = acc[0];
-  for (let e = groups * ILP; e < size; e++) for (let l = 0; l < width; l++) partial[0][l] = f32(partial[0][l] + load(e, l));
-  for (let k = 1; k < ILP; k++) for (let l = 0; l < width; l++) partial[0][l] = f32(partial[0][l] + partial[k][l]);
-  return partial[0];
+  for (; i < groups; i++) {
+    for (let k = 0; k < ILP; k++) for (let l = 0; l < width; l++) acc[k * width + l] = f32(acc[k * width + l] + at(i * ILP + k, l));
+  }
+  for (let j = 1; j < LEVELS; j++) for (let q = 0; q < lvl; q++) acc[q] = f32(acc[q] + acc[j * lvl + q]);
+  for (let e = groups * ILP; e < size; e++) for (let l = 0; l < width; l++) acc[l] = f32(acc[l] + at(e, l));
+  for (let k = 1; k < ILP; k++) for (let l = 0; l < width; l++) acc[l] = f32(acc[l] + acc[k * width + l]);
+  if (width === 1) return acc[0];
+  let total = 0;
+  for (let e = size * LANES; e < n; e++) total = f32(total + data[base + e * stride]);
+  for (let l = 0; l < LANES; l++) total = f32(total + acc[l]);
+  return total;
 }
 
 /** c10::CeilLog2: 1 for x <= 2, else ceil(log2(x)). */
