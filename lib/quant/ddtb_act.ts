@@ -21,8 +21,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { RandomSource } from '../nn/init';
 import { UserError } from '../errors';
-import { percentiles } from './observer';
-import { BatchRangeRecorder } from './observer';
+import { BatchRangeRecorder, percentiles } from './observer';
 import { CalibrationPolicy, GateGradientMode, QuantMode, checkBits } from './types';
 import { GateFactory, GateModule } from './gate';
 

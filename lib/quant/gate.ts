@@ -18,12 +18,18 @@
  * Gradient modes (spec 3.2): `official`: the two min/max quantizers detach, so conv1 and the BN affine
  * parameters get no gradient at all and only atten_c.5.weight learns; `ste`: they pass the gradient
  * straight through, so every gate parameter learns. In both modes the gate input is detached.
+ *
+ * Numerics: every stage reproduces PyTorch 1.13's CPU float32 arithmetic, so the gate is bit-identical
+ * to the official code on all the gate fixtures (and beta, hence the per-sample bounds and their
+ * rounding decisions, agree exactly): the pool sums in PyTorch's cascade order with 8-lane vectors,
+ * the 1x1 convs accumulate input channels in order with fused multiply-adds (`conv1x1F32`), BatchNorm
+ * follows `lib/nn/batchnorm.ts`, and the sigmoid is 1/(1 + exp(-c)) in float32 steps. The pool and
+ * the convs run on the host; the tensors are [N,C] and [N,32].
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
-import { fmaF32 } from '../nn/batchnorm';
-import { BatchNorm2d } from '../nn/batchnorm';
+import { BatchNorm2d, fmaF32 } from '../nn/batchnorm';
 import { RandomSource } from '../nn/init';
 import { detach } from './ste';
 import { minMaxFakeQuant } from './minmax_act';
