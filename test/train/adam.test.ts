@@ -144,7 +144,7 @@ test('a parameter without a gradient keeps its value, moments and step count', (
   const g1 = stepGrads(v, s1);
   adam.step(g1);
   const before = adam.state();
-  const bBefore = v.b.dataSync().slice();
+  const bBefore = v.b.dataSync().slice() as Float32Array;
   // Only w and u get gradients; b and l must not move at all.
   const g2 = stepGrads(v, fixture.steps[1]);
   adam.step({ [v.w.name]: g2[v.w.name], [v.u.name]: g2[v.u.name], [v.l.name]: null });
@@ -180,7 +180,7 @@ test('state() mid-trace, loadState into a fresh optimizer: the rest of the trace
   const adam = makeAdam(v);
   runSteps(adam, v, 1, 3); // after step 3: b lags behind, learning rates halved once
   const saved = structuredClone(adam.state());
-  const values = Object.fromEntries(NAMES.map((n) => [n, v[n].dataSync().slice()]));
+  const values = Object.fromEntries(NAMES.map((n) => [n, v[n].dataSync().slice() as Float32Array]));
   // The copy is independent of the optimizer.
   const live = adam.state();
   live.groups[0].params[0].exp_avg[0] = 123;
