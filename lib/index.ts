@@ -12,3 +12,4 @@ export * as nn from './nn/module';
 export * as quant from './quant';
 export * as io from './io';
 export * as viz from './viz';
+export * as config from './config';
