@@ -51,6 +51,8 @@ interface Registered {
 
 let registered: Registered | null = null;
 let lastStatus: NativeStatus | null = null;
+/** Nesting depth of `withPureJsKernels` (only the outermost call swaps). */
+let pureDepth = 0;
 
 function notLoaded(reason: string): NativeStatus {
   return { loaded: false, kernels: [], reason };
@@ -146,15 +148,18 @@ export function nativeAddon(): NativeAddon | null {
 /**
  * Runs `fn` with the original pure-JS kernels registered in place of the native ones, then puts the
  * native ones back (also on a throw). For parity tests and benchmarks; without native kernels it
- * simply runs `fn`.
+ * simply runs `fn`. Synchronous `fn` only: the swap is global, so a promise it returns would
+ * settle after the native kernels are back.
  */
 export function withPureJsKernels<T>(fn: () => T): T {
-  if (!registered) return fn();
+  if (!registered || pureDepth > 0) return fn();
   const { originals, natives } = registered;
   swap(natives, originals);
+  pureDepth++;
   try {
     return fn();
   } finally {
+    pureDepth--;
     swap(originals, natives);
   }
 }

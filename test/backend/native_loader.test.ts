@@ -41,6 +41,11 @@ describe('native kernel registration', () => {
     withPureJsKernels(() => tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same')));
     assert.strictEqual(count(), n0, 'no native call inside');
     assert.throws(() => withPureJsKernels(() => { throw new Error('boom'); }), /boom/);
+    withPureJsKernels(() => {
+      withPureJsKernels(() => undefined);
+      tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
+    });
+    assert.strictEqual(count(), n0, 'still pure JS after a nested call returns');
     tf.tidy(() => tf.conv2d(x as tf.Tensor4D, w as tf.Tensor4D, 1, 'same'));
     assert.strictEqual(count(), n0 + 1, 'native again afterwards');
     tf.dispose([x, w]);
@@ -65,8 +70,8 @@ describe('DDTB_NATIVE=0', () => {
   });
 });
 
-/** The probes below need a compiler to get as far as the oneDNN check. */
-const hasCompiler = spawnSync('sh', ['-c', 'command -v "${CXX:-c++}"']).status === 0;
+/** The probes below need the build tools to get as far as the oneDNN check. */
+const hasBuildTools = spawnSync('sh', ['-c', 'command -v "${CXX:-c++}" && command -v make && command -v python3']).status === 0;
 
 describe('scripts/build_native.sh without its prerequisites', () => {
   /** A scratch copy of what the build needs, with the project's node_modules linked in. */
@@ -85,7 +90,7 @@ describe('scripts/build_native.sh without its prerequisites', () => {
   }
 
   test('missing oneDNN headers: exits 0, says why and how, records the reason, builds nothing',
-    { skip: hasCompiler ? undefined : 'no C++ compiler here' }, () => {
+    { skip: hasBuildTools ? undefined : 'no C++ compiler, make or python3 here' }, () => {
     const dir = scratch();
     try {
       const r = build(dir, { DDTB_DNNL_HEADER: 'oneapi/dnnl/not_installed.hpp', npm_lifecycle_event: 'install' });

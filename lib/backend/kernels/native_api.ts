@@ -101,7 +101,7 @@ export function nativeKernel(
     c.fallback++;
     return original.kernelFunc(args);
   };
-  return { kernelName: original.kernelName, backendName: original.backendName, kernelFunc };
+  return { ...original, kernelFunc };
 }
 
 /** The Float32Array behind a float32 tensor, or null (other dtype, or not a plain typed array). */
