@@ -25,8 +25,10 @@ export interface Command {
   readonly options: Readonly<Record<string, OptionSpec>>;
   /** Whether bare arguments are accepted (otherwise they are an error). */
   readonly positionals?: string;
+  /** Accepts dotted config overrides (`--train.steps=200`), passed to run() untouched. */
+  readonly dotted?: string;
   /** Returns the exit status (0 when omitted). */
-  run(options: OptionValues, positionals: string[]): Promise<number | void>;
+  run(options: OptionValues, positionals: string[], dotted: string[]): Promise<number | void>;
 }
 
 export function helpText(cmd: Command): string {
@@ -38,11 +40,25 @@ export function helpText(cmd: Command): string {
     const dflt = spec.default !== undefined && spec.default !== false ? ` (default: ${spec.default})` : '';
     lines.push(left[i].padEnd(width) + spec.help + dflt);
   });
+  if (cmd.dotted) lines.push('', cmd.dotted);
   if (cmd.details) lines.push('', cmd.details);
   return lines.join('\n');
 }
 
 /** Parses argv for `cmd`; `help` is true when --help was given. */
+/** Splits `--a.b=v` / `--a.b v` arguments off argv (for commands that take dotted overrides). */
+export function splitDotted(argv: string[]): { rest: string[]; dotted: string[] } {
+  const rest: string[] = [], dotted: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i];
+    if (/^--[A-Za-z]\w*\.[\w.]+(=.*)?$/.test(a)) {
+      dotted.push(a);
+      if (!a.includes('=') && i + 1 < argv.length && !argv[i + 1].startsWith('--')) dotted.push(argv[++i]);
+    } else rest.push(a);
+  }
+  return { rest, dotted };
+}
+
 export function parseCommandArgs(cmd: Command, argv: string[]): { options: OptionValues; positionals: string[]; help: boolean } {
   const options: Record<string, { type: 'string' | 'boolean'; default?: string | boolean }> = { help: { type: 'boolean' } };
   for (const [name, spec] of Object.entries(cmd.options)) {

@@ -3,7 +3,7 @@
  * `commands` below. A UserError prints one line (`ddtb: ...`) and exits non-zero without a stack
  * trace; set DDTB_DEBUG=1 to see stacks.
  */
-import { Command, helpText, parseCommandArgs } from './command';
+import { Command, helpText, parseCommandArgs, splitDotted } from './command';
 import { UserError } from '../errors';
 import { doctorCommand } from './doctor';
 import { fetchCommand } from './fetch';
@@ -12,8 +12,10 @@ import { evalCommand } from './eval';
 import { srCommand } from './sr';
 import { exportCommand } from './export';
 import { infoCommand } from './info';
+import { trainCommand } from './train';
+import { experimentCommand } from './experiment';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, srCommand, exportCommand, infoCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, trainCommand, experimentCommand, srCommand, exportCommand, infoCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
@@ -30,12 +32,13 @@ export async function main(argv: string[]): Promise<number> {
   }
   const cmd = commands.find((c) => c.name === name);
   if (!cmd) throw new UserError(`unknown command '${name}' (commands: ${commands.map((c) => c.name).join(', ')})`);
-  const { options, positionals, help } = parseCommandArgs(cmd, rest);
+  const { rest: plain, dotted } = cmd.dotted ? splitDotted(rest) : { rest, dotted: [] };
+  const { options, positionals, help } = parseCommandArgs(cmd, plain);
   if (help) {
     console.log(helpText(cmd));
     return 0;
   }
-  return (await cmd.run(options, positionals)) ?? 0;
+  return (await cmd.run(options, positionals, dotted)) ?? 0;
 }
 
 if (require.main === module) {

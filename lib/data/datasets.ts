@@ -122,6 +122,8 @@ export interface TrainingSet {
   readonly scale: number;
   /** Image names in order; `load(i)` returns `names[i]`. */
   readonly names: readonly string[];
+  /** The HR file of each image, in the same order (for checksums in run records). */
+  readonly files: readonly string[];
   /** Pair `i` (0-based). Decoded once; later calls return the same objects. */
   load(i: number): Promise<ImagePair>;
   /** All pairs, loaded one after another. */
@@ -190,6 +192,7 @@ export function openTrainingSet(options: TrainingSetOptions): TrainingSet {
     description: `${label} (${entries.length} images, x${scale})`,
     scale,
     names: entries.map((e) => e.name),
+    files: entries.map((e) => e.hrFile),
     load,
     async loadAll() {
       const out: ImagePair[] = [];

@@ -156,4 +156,11 @@ export class BatchRangeRecorder {
     this.max.length = 0;
     this.min.length = 0;
   }
+
+  /** Replaces the record with saved values (a checkpoint taken during the statistics epoch). */
+  restore(maxima: readonly number[], minima: readonly number[]): void {
+    if (maxima.length !== minima.length) throw new Error('BatchRangeRecorder.restore: maxima and minima differ in length');
+    this.max.splice(0, this.max.length, ...maxima);
+    this.min.splice(0, this.min.length, ...minima);
+  }
 }
