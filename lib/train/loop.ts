@@ -312,7 +312,7 @@ function trainStep(iteration: number, epoch: number, plan: EpochPlan, teacher: S
   }
   try {
     const loss = value.dataSync()[0];
-    checkLoss(iteration, { loss, l1: terms.l1, at: terms.at, reg: terms.reg }, lastFinite);
+    checkLoss(iteration, { l1: terms.l1, at: terms.at, reg: terms.reg, total: loss }, lastFinite);
     const boundGrads: Record<string, readonly [number, number]> = {};
     for (const b of bounds) {
       const gu = grads[b.upper.name]?.dataSync()[0] ?? 0;
