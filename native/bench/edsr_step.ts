@@ -7,7 +7,7 @@
  *
  *   source scripts/runtime_env.sh
  *   node -r ts-node/register/transpile-only native/bench/edsr_step.ts --mode both \
- *     [--batch 2] [--patch 16] [--feats 16] [--blocks 2] [--scale 2] [--steps 3] [--profile]
+ *     [--batch 2] [--patch 16] [--feats 16] [--blocks 2] [--scale 2] [--steps 5] [--warmup 3] [--profile]
  * A benchmark, not a test.
  */
 import { execFileSync } from 'child_process';
@@ -21,7 +21,8 @@ function option(name: string, fallback: string): string {
 const root = path.resolve(__dirname, '..', '..');
 const cfg = {
   batch: Number(option('batch', '2')), patch: Number(option('patch', '16')), feats: Number(option('feats', '16')),
-  blocks: Number(option('blocks', '2')), scale: Number(option('scale', '2')), steps: Number(option('steps', '3')),
+  blocks: Number(option('blocks', '2')), scale: Number(option('scale', '2')), steps: Number(option('steps', '5')),
+  warmup: Number(option('warmup', '3')),
 };
 
 function child(pure: boolean): void {
@@ -58,6 +59,7 @@ function child(pure: boolean): void {
   const body_ = async () => {
     step();
     const tensors = tf.memory().numTensors;
+    for (let i = 1; i < cfg.warmup; i++) step();
     const times: number[] = [];
     const faults0 = process.resourceUsage().minorPageFault;
     for (let i = 0; i < cfg.steps; i++) {
@@ -91,7 +93,7 @@ function run(pure: boolean): { median_ms: number; page_faults_per_step: number; 
 
 function main(): void {
   const mode = option('mode', 'both');
-  const desc = `batch ${cfg.batch}, LR ${cfg.patch}x${cfg.patch}, ${cfg.blocks} blocks x ${cfg.feats} feats, x${cfg.scale}, median of ${cfg.steps} steps`;
+  const desc = `batch ${cfg.batch}, LR ${cfg.patch}x${cfg.patch}, ${cfg.blocks} blocks x ${cfg.feats} feats, x${cfg.scale}, median of ${cfg.steps} steps after ${cfg.warmup} warm-up`;
   console.log(`EDSR-like training step (${desc})`);
   const results: Record<string, unknown> = {};
   for (const pure of mode === 'both' ? [false, true] : [mode === 'pure']) {
