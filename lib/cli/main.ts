@@ -14,8 +14,10 @@ import { exportCommand } from './export';
 import { infoCommand } from './info';
 import { trainCommand } from './train';
 import { experimentCommand } from './experiment';
+import { pretrainCommand } from './pretrain';
+import { demoCommand } from './demo';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, trainCommand, experimentCommand, srCommand, exportCommand, infoCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, trainCommand, experimentCommand, pretrainCommand, demoCommand, srCommand, exportCommand, infoCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;
