@@ -13,3 +13,7 @@ export * as quant from './quant';
 export * as io from './io';
 export * as viz from './viz';
 export * as config from './config';
+export * as models from './models';
+export * as train from './train';
+export * as evaluation from './eval';
+export * as presets from './presets';
