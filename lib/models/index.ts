@@ -11,3 +11,4 @@ export * from './dynamic';
 export * from './weights';
 export * from './checkpoint';
 export * from './infer';
+export * from './capture';
