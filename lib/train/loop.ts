@@ -33,6 +33,7 @@ import { setDynamicLayers } from '../models/dynamic';
 import { saveModel } from '../models/checkpoint';
 import { SrNetwork, ActQuantizerModule } from '../models/types';
 import { officialRecipe } from '../quant/recipe';
+import { GateFactory } from '../quant/gate';
 import { Prng } from '../data/prng';
 import { PatchSampler, batchTensors } from '../data/patches';
 import { upscaleImage } from '../eval/upscale';
@@ -55,6 +56,12 @@ export interface TrainOptions {
   readonly stopAfter?: number;
   /** Extra metadata stored in the run's model files (commit, checksums). */
   readonly provenance?: Readonly<Record<string, string>>;
+  /**
+   * The gate design of the student's DDTB quantizers (default: the official gate, spec 3). Not part
+   * of the config: a run trained with a custom gate must be resumed, and its model files loaded
+   * (`loadModel(file, officialRecipe({ gate }), rng)`), with the same factory.
+   */
+  readonly gate?: GateFactory;
 }
 
 export interface TrainResult {
@@ -104,7 +111,7 @@ function validationPsnr(student: SrNetwork, data: TrainData): number | null {
 }
 
 /** Builds teacher and student from the config; the student starts from the teacher's weights. */
-export async function buildPair(config: TrainConfig, rng: Prng): Promise<{ teacher: SrNetwork; student: SrNetwork }> {
+export async function buildPair(config: TrainConfig, rng: Prng, gate?: GateFactory): Promise<{ teacher: SrNetwork; student: SrNetwork }> {
   const teacherFile = path.resolve(repoRoot, config.teacher);
   if (!fs.existsSync(teacherFile)) throw new UserError(`teacher ${config.teacher}: not found (set teacher to the FP weights of a ${config.model.arch} x${config.model.scale})`);
   const weights = await readWeights(teacherFile);
@@ -118,7 +125,7 @@ export async function buildPair(config: TrainConfig, rng: Prng): Promise<{ teach
   teacher.eval();
   const q = config.quant;
   const graph = quantGraphFor(config.model, { bits: q.bits, act: q.act, ...(q.weight === 'default' ? {} : { weight: q.weight }) });
-  const student = buildNetwork(config.model, graph, officialRecipe({ gateGradient: q.gateGradient, calibration: q.calibration, rng }), rng);
+  const student = buildNetwork(config.model, graph, officialRecipe({ gate, gateGradient: q.gateGradient, calibration: q.calibration, rng }), rng);
   loadWeights(student, weights);
   return { teacher, student };
 }
@@ -134,7 +141,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   const total = totalIterations(schedule);
 
   const data = await openTrainData(config, options.dataRoot);
-  const { teacher, student } = await buildPair(config, Prng.fromSeed(config.run.seed));
+  const { teacher, student } = await buildPair(config, Prng.fromSeed(config.run.seed), options.gate);
   const sampler = new PatchSampler(data.training, {
     scale: config.model.scale, patchSizeHR: config.data.patchSizeHR, batchSize: config.data.batchSize,
     seed: config.run.seed, repeat: config.data.repeat,
