@@ -39,6 +39,7 @@ export const doctorCommand: Command = {
     rows.push(['backend', describeBackend(info)]);
     if (info.tfjsNodeReason) rows.push(['tfjs-node', info.tfjsNodeReason]);
     rows.push(['native kernels', info.native.loaded ? info.native.kernels.join(', ') : `none: ${info.native.reason}`]);
+    if (info.native.library) rows.push(['native library', info.native.library]);
     rows.push(['threads', String(info.threads)]);
     rows.push(['node', process.version]);
     rows.push(['tfjs', tf.version_core]);

@@ -16,8 +16,9 @@ import { trainCommand } from './train';
 import { experimentCommand } from './experiment';
 import { pretrainCommand } from './pretrain';
 import { demoCommand } from './demo';
+import { benchCommand } from './bench';
 
-const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, trainCommand, experimentCommand, pretrainCommand, demoCommand, srCommand, exportCommand, infoCommand, fetchCommand];
+const commands: readonly Command[] = [doctorCommand, bicubicCommand, evalCommand, trainCommand, experimentCommand, pretrainCommand, demoCommand, srCommand, exportCommand, infoCommand, benchCommand, fetchCommand];
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.name.length)) + 2;

@@ -1,0 +1,115 @@
+/**
+ * `ddtb bench` (`npm run bench`): our training and inference steps against the PyTorch peer on this
+ * machine, interleaved A/B in separate processes, plus the conv kernels' GFLOP/s; `--rss` measures
+ * RSS stability of a long DDTB training process instead. A benchmark, not a test.
+ */
+import * as path from 'path';
+import { Command, OptionValues } from './command';
+import { ensureBackend, describeBackend } from '../backend';
+import { parseBenchOptions, BenchSettings } from '../bench/options';
+import { BENCH_JOBS, DEFAULT_SHAPE, BenchShape, convFlops, metricsOf, BenchJob, CONV_PASSES } from '../bench/tasks';
+import { runWorker, runRssWorker } from '../bench/worker';
+import { oursSide, peerSide, Measurement, runJsonProcess } from '../bench/sides';
+import { runRounds, summarize } from '../bench/runner';
+import { benchJson, benchTable, rssSummary, rssTable, BenchMeta } from '../bench/report';
+import { writeBytesAtomic } from '../io/atomic_write';
+import { outDir } from '../paths';
+import { round } from '../bench/stats';
+
+function describeShape(s: BenchShape): string {
+  return `EDSR ${s.blocks}x${s.feats} x${s.scale}; training: batch ${s.batch}, LR ${s.patch}x${s.patch}; ` +
+    `DDTB ${s.bits}-bit, gates on ${Math.round(s.dynamicRatio * 100)}% of the quantizers, second-stage step (dynamic bounds, no regulariser); ` +
+    `inference: 1x${s.height}x${s.width} LR; conv ${s.batch}x${s.patch}x${s.patch}x${s.feats} 3x3`;
+}
+
+function short(m: Measurement): string {
+  return Object.entries(m.metrics).map(([k, v]) => `${k} ${v.toFixed(1)} ms`).join(', ') + (m.peakRssMb === null ? '' : `, peak RSS ${m.peakRssMb.toFixed(0)} MB`);
+}
+
+async function peerVersion(settings: BenchSettings): Promise<string> {
+  const r = await runJsonProcess('the peer interpreter', settings.python,
+    ['-c', 'import json, torch; print(json.dumps({"torch": torch.__version__}))'], process.env) as { torch: string };
+  return `PyTorch ${r.torch} (${settings.python}), GLIBC_TUNABLES ${settings.peerEnv === 'same' ? 'as ours' : 'unset'}`;
+}
+
+async function compare(settings: BenchSettings): Promise<void> {
+  const backend = describeBackend(ensureBackend());
+  const peer = await peerVersion(settings);
+  const sideSettings = { shape: settings.shape, plans: settings.plans, threads: settings.threads, python: settings.python, peerEnv: settings.peerEnv };
+  const sides = [oursSide(sideSettings), peerSide(sideSettings, false), peerSide(sideSettings, true)];
+  const started = Date.now();
+  console.error(`ddtb bench: ${settings.rounds} rounds of ${settings.jobs.join(', ')} (ours, torch NCHW, torch channels-last; ${settings.threads} threads)`);
+  const data = await runRounds(settings.jobs, settings.rounds, sides, (e) => {
+    console.error(`  round ${e.round}/${e.rounds} ${e.job.padEnd(10)} ${e.side.padEnd(8)} ${short(e.measurement)}  [${Math.round((Date.now() - started) / 1000)} s]`);
+  });
+  const conv = new Set<string>(CONV_PASSES);
+  const results = summarize(data, (job) => metricsOf(job as BenchJob), (metric) => (conv.has(metric) ? convFlops(settings.shape) : null));
+  const meta: BenchMeta = {
+    description: describeShape(settings.shape), rounds: settings.rounds, threads: settings.threads, backend, peer,
+    iterations: settings.plans, shape: settings.shape, quick: settings.quick, seconds: Math.round((Date.now() - started) / 1000),
+    date: new Date().toISOString(),
+  };
+  const table = benchTable(results, meta);
+  const json = benchJson(results, meta);
+  const file = path.join(outDir, 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`);
+  await writeBytesAtomic(file, Buffer.from(`${JSON.stringify(json, null, 2)}\n`));
+  // With --json the table goes to stderr, so stdout is the JSON object alone.
+  (settings.json ? console.error : console.log)(`${table}\n\n(written to ${path.relative(process.cwd(), file)})`);
+  if (settings.json) console.log(JSON.stringify(json, null, 2));
+}
+
+function rss(settings: BenchSettings): void {
+  const backend = describeBackend(ensureBackend());
+  console.error(`ddtb bench --rss: ${settings.rssIterations} DDTB training iterations in this process (${describeShape(settings.shape)})`);
+  const report = runRssWorker(settings.shape, settings.rssIterations);
+  const summary = rssSummary(report, settings.rssFrom);
+  (settings.json ? console.error : console.log)(rssTable(summary, backend));
+  if (settings.json) console.log(JSON.stringify({ rss: { ...summary, rss_mb: report.rss_mb.map((v) => round(v, 1)), backend } }, null, 2));
+}
+
+export const benchCommand: Command = {
+  name: 'bench',
+  summary: 'benchmark training and inference steps against the PyTorch peer (interleaved processes), or RSS stability',
+  details: [
+    'Tasks: fp_train, ddtb_train (second-stage step: teacher + student + L1 + 1000 x AT + Adam with the bound group),',
+    'fp_infer, ddtb_infer (one LR image), conv (3x3 conv forward / input gradient / filter gradient, GFLOP/s).',
+    'Each round runs every task once per side in its own process (ours through bin/ddtb; the peer NCHW and',
+    'channels-last), alternating who goes first; results are medians over rounds of per-process medians.',
+    'Results are also written to out/bench/. A benchmark, not a test: nothing here asserts a time.',
+  ].join('\n'),
+  options: {
+    rounds: { type: 'string', value: 'N', help: 'A/B rounds (default 15; --quick 3)' },
+    tasks: { type: 'string', value: 'LIST', help: `comma-separated subset of ${BENCH_JOBS.join(',')}` },
+    quick: { type: 'boolean', help: 'smoke check: 3 rounds, fewer iterations per process' },
+    json: { type: 'boolean', help: 'print the results as JSON on stdout (the table goes to stderr)' },
+    rss: { type: 'boolean', help: 'instead: RSS of one DDTB training process sampled every iteration (slope, max-min)' },
+    'rss-iterations': { type: 'string', value: 'N', help: 'iterations of the --rss process (default 200; --quick 20)' },
+    'rss-from': { type: 'string', value: 'N', help: 'first iteration of the --rss window (default 50; --quick 5)' },
+    warmup: { type: 'string', value: 'N', help: 'untimed iterations per process for the model tasks (default 2)' },
+    steps: { type: 'string', value: 'N', help: 'timed iterations per process for the model tasks (default 5 training, 10 inference)' },
+    threads: { type: 'string', value: 'N', help: 'threads on both sides (default OMP_NUM_THREADS, else the core count)' },
+    python: { type: 'string', value: 'FILE', help: "the peer's interpreter, with torch (default /usr/bin/python3)" },
+    'peer-env': { type: 'string', value: 'same|plain', help: "'plain' runs the peer without our launcher's GLIBC_TUNABLES (default same)" },
+    blocks: { type: 'string', value: 'N', help: `EDSR residual blocks (default ${DEFAULT_SHAPE.blocks})` },
+    feats: { type: 'string', value: 'N', help: `EDSR feature channels (default ${DEFAULT_SHAPE.feats})` },
+    scale: { type: 'string', value: 'N', help: `upscaling factor (default ${DEFAULT_SHAPE.scale})` },
+    bits: { type: 'string', value: 'N', help: `DDTB bit width (default ${DEFAULT_SHAPE.bits})` },
+    'dynamic-ratio': { type: 'string', value: 'R', help: `share of the quantizers with gates (default ${DEFAULT_SHAPE.dynamicRatio})` },
+    batch: { type: 'string', value: 'N', help: `training batch (default ${DEFAULT_SHAPE.batch})` },
+    patch: { type: 'string', value: 'N', help: `training LR patch side (default ${DEFAULT_SHAPE.patch})` },
+    height: { type: 'string', value: 'N', help: `inference LR height (default ${DEFAULT_SHAPE.height})` },
+    width: { type: 'string', value: 'N', help: `inference LR width (default ${DEFAULT_SHAPE.width})` },
+    seed: { type: 'string', value: 'N', help: `seed of weights and inputs (default ${DEFAULT_SHAPE.seed})` },
+    worker: { type: 'string', value: 'TASK', help: '(internal) run one task in this process and print one JSON line' },
+  },
+  async run(options: OptionValues) {
+    const settings = parseBenchOptions(options);
+    if (settings.mode === 'worker') {
+      console.log(JSON.stringify(runWorker(settings.worker!, settings.shape, settings.plans[settings.worker!])));
+      return 0;
+    }
+    if (settings.mode === 'rss') rss(settings);
+    else await compare(settings);
+    return 0;
+  },
+};
