@@ -11,5 +11,6 @@ export * from './weight';
 export * from './observer';
 export * from './pams';
 export * from './intensity';
+export * from './asymmetry';
 export * from './graph';
 export { officialRecipe, RecipeOptions } from './recipe';
