@@ -13,6 +13,8 @@ export interface BenchMeta {
   readonly threads: number;
   readonly backend: string;
   readonly peer: string;
+  /** Anything that makes the numbers doubtful (the addon rebuilt mid-run, a process on other kernels). */
+  readonly warnings?: readonly string[];
   readonly [key: string]: unknown;
 }
 

@@ -24,6 +24,8 @@ export interface Measurement {
   readonly peakRssMb: number | null;
   readonly tensorsBefore: number | null;
   readonly tensorsAfter: number | null;
+  /** What ran it (ours: the backend line, which names the native kernels in use). */
+  readonly backend?: string;
 }
 
 /** A launcher: runs `job` in a new process and waits for it. */
@@ -84,7 +86,7 @@ export function oursSide(settings: SideSettings): Side {
       const args = ['bench', '--worker', job, '--warmup', String(plan.warmup), '--steps', String(plan.steps), ...shapeArgs(settings.shape)];
       const env = { ...process.env, OMP_NUM_THREADS: String(settings.threads) };
       const r = await runJsonProcess(`ours ${job}`, launcher, args, env) as WorkerReport;
-      return { metrics: r.metrics, peakRssMb: r.peak_rss_mb, tensorsBefore: r.tensors_before, tensorsAfter: r.tensors_after };
+      return { metrics: r.metrics, peakRssMb: r.peak_rss_mb, tensorsBefore: r.tensors_before, tensorsAfter: r.tensors_after, backend: r.backend };
     },
   };
 }

@@ -3,14 +3,15 @@
  * machine, interleaved A/B in separate processes, plus the conv kernels' GFLOP/s; `--rss` measures
  * RSS stability of a long DDTB training process instead. A benchmark, not a test.
  */
+import * as fs from 'fs';
 import * as path from 'path';
 import { Command, OptionValues } from './command';
-import { ensureBackend, describeBackend } from '../backend';
+import { ensureBackend, describeBackend, nativeAddonPath } from '../backend';
 import { parseBenchOptions, BenchSettings } from '../bench/options';
 import { BENCH_JOBS, DEFAULT_SHAPE, BenchShape, convFlops, metricsOf, BenchJob, CONV_PASSES } from '../bench/tasks';
 import { runWorker, runRssWorker } from '../bench/worker';
 import { oursSide, peerSide, Measurement, runJsonProcess } from '../bench/sides';
-import { runRounds, summarize } from '../bench/runner';
+import { runRounds, summarize, RoundData } from '../bench/runner';
 import { benchJson, benchTable, rssSummary, rssTable, BenchMeta } from '../bench/report';
 import { writeBytesAtomic } from '../io/atomic_write';
 import { outDir } from '../paths';
@@ -20,6 +21,15 @@ function describeShape(s: BenchShape): string {
   return `EDSR ${s.blocks}x${s.feats} x${s.scale}; training: batch ${s.batch}, LR ${s.patch}x${s.patch}; ` +
     `DDTB ${s.bits}-bit, gates on ${Math.round(s.dynamicRatio * 100)}% of the quantizers, second-stage step (dynamic bounds, no regulariser); ` +
     `inference: 1x${s.height}x${s.width} LR; conv ${s.batch}x${s.patch}x${s.patch}x${s.feats} 3x3`;
+}
+
+/** The addon file's modification time (ms), or null when absent. */
+function addonModified(): number | null {
+  try {
+    return fs.statSync(nativeAddonPath).mtimeMs;
+  } catch {
+    return null;
+  }
 }
 
 function short(m: Measurement): string {
@@ -38,21 +48,34 @@ async function compare(settings: BenchSettings): Promise<void> {
   const sideSettings = { shape: settings.shape, plans: settings.plans, threads: settings.threads, python: settings.python, peerEnv: settings.peerEnv };
   const sides = [oursSide(sideSettings), peerSide(sideSettings, false), peerSide(sideSettings, true)];
   const started = Date.now();
+  const addonTime = addonModified();
+  const warnings = new Set<string>();
   console.error(`ddtb bench: ${settings.rounds} rounds of ${settings.jobs.join(', ')} (ours, torch NCHW, torch channels-last; ${settings.threads} threads)`);
-  const data = await runRounds(settings.jobs, settings.rounds, sides, (e) => {
-    console.error(`  round ${e.round}/${e.rounds} ${e.job.padEnd(10)} ${e.side.padEnd(8)} ${short(e.measurement)}  [${Math.round((Date.now() - started) / 1000)} s]`);
-  });
   const conv = new Set<string>(CONV_PASSES);
-  const results = summarize(data, (job) => metricsOf(job as BenchJob), (metric) => (conv.has(metric) ? convFlops(settings.shape) : null));
-  const meta: BenchMeta = {
-    description: describeShape(settings.shape), rounds: settings.rounds, threads: settings.threads, backend, peer,
-    iterations: settings.plans, shape: settings.shape, quick: settings.quick, seconds: Math.round((Date.now() - started) / 1000),
-    date: new Date().toISOString(),
-  };
-  const table = benchTable(results, meta);
-  const json = benchJson(results, meta);
   const file = path.join(outDir, 'bench', `bench-${new Date().toISOString().replace(/[:.]/g, '-').slice(0, 19)}.json`);
+  const summarizeData = (data: RoundData, rounds: number) => {
+    const results = summarize(data, (job) => metricsOf(job as BenchJob), (metric) => (conv.has(metric) ? convFlops(settings.shape) : null));
+    if (addonModified() !== addonTime) warnings.add('the native addon was rebuilt during the run: rounds before and after differ');
+    const meta: BenchMeta = {
+      description: describeShape(settings.shape), rounds, threads: settings.threads, backend, peer,
+      iterations: settings.plans, layout_rounds: settings.layoutRounds, shape: settings.shape, quick: settings.quick,
+      seconds: Math.round((Date.now() - started) / 1000), date: new Date().toISOString(), warnings: [...warnings],
+    };
+    return { results, meta, json: benchJson(results, meta) };
+  };
+  const data = await runRounds(settings.jobs, settings.rounds, sides, {
+    pickAfter: settings.layoutRounds,
+    metricsOf: (job) => metricsOf(job as BenchJob),
+    onEvent: (e) => {
+      if (e.measurement.backend !== undefined && e.measurement.backend !== backend) warnings.add(`a process of ours ran on '${e.measurement.backend}', not '${backend}'`);
+      console.error(`  round ${e.round}/${e.rounds} ${e.job.padEnd(10)} ${e.side.padEnd(8)} ${short(e.measurement)}  [${Math.round((Date.now() - started) / 1000)} s]`);
+    },
+    // the results so far, after every round: an interrupted run still leaves its complete rounds
+    onRound: async (round, soFar) => writeBytesAtomic(file, Buffer.from(`${JSON.stringify(summarizeData(soFar, round).json, null, 2)}\n`)),
+  });
+  const { results, meta, json } = summarizeData(data, settings.rounds);
   await writeBytesAtomic(file, Buffer.from(`${JSON.stringify(json, null, 2)}\n`));
+  const table = benchTable(results, meta) + (warnings.size ? `\nwarning: ${[...warnings].join('; ')}` : '');
   // With --json the table goes to stderr, so stdout is the JSON object alone.
   (settings.json ? console.error : console.log)(`${table}\n\n(written to ${path.relative(process.cwd(), file)})`);
   if (settings.json) console.log(JSON.stringify(json, null, 2));
@@ -82,6 +105,7 @@ export const benchCommand: Command = {
     tasks: { type: 'string', value: 'LIST', help: `comma-separated subset of ${BENCH_JOBS.join(',')}` },
     quick: { type: 'boolean', help: 'smoke check: 3 rounds, fewer iterations per process' },
     json: { type: 'boolean', help: 'print the results as JSON on stdout (the table goes to stderr)' },
+    'layout-rounds': { type: 'string', value: 'N', help: 'rounds in which the peer runs both NCHW and channels-last; then only the faster per task (default 3)' },
     rss: { type: 'boolean', help: 'instead: RSS of one DDTB training process sampled every iteration (slope, max-min)' },
     'rss-iterations': { type: 'string', value: 'N', help: 'iterations of the --rss process (default 200; --quick 20)' },
     'rss-from': { type: 'string', value: 'N', help: 'first iteration of the --rss window (default 50; --quick 5)' },

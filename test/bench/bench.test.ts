@@ -7,7 +7,7 @@ import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
 import { median, quantile, quartiles, slope } from '../../lib/bench/stats';
 import { parseBenchOptions, DEFAULT_PLANS, QUICK_PLANS } from '../../lib/bench/options';
-import { runRounds, summarize } from '../../lib/bench/runner';
+import { runRounds, summarize, dominatedPeers } from '../../lib/bench/runner';
 import { Measurement, Side, runJsonProcess } from '../../lib/bench/sides';
 import { benchJson, benchTable, rssSummary } from '../../lib/bench/report';
 import { peerDynamicLayers, BENCH_JOBS, BenchShape, DEFAULT_SHAPE, convFlops } from '../../lib/bench/tasks';
@@ -104,6 +104,24 @@ test('rounds interleave the sides one process at a time and alternate who goes f
   assert.equal(data.a.ours.length, 2);
   await assert.rejects(runRounds(['a'], 0, sides), /rounds must be a positive integer/);
   await assert.rejects(runRounds(['a'], 1, [sides[0]]), /exactly one side of ours/);
+});
+
+test('after the layout rounds, a peer layout slower on every metric of a task stops running for it', async () => {
+  const log: string[] = [];
+  const sides = [fakeSide('ours', 'ours', [5, 5, 5, 5], log, 1), fakeSide('torch', 'peer', [10, 11, 10, 12], log, 1), fakeSide('torch_cl', 'peer', [20, 21, 22, 23], log, 1)];
+  // 'pair' reports pair_a = v and pair_b = 2v: torch wins both, so torch_cl stops for both jobs
+  const data = await runRounds(['solo', 'pair'], 4, sides, { pickAfter: 2, metricsOf: (j) => (j === 'pair' ? ['pair_a', 'pair_b'] : [j]) });
+  assert.deepEqual([data.solo.ours.length, data.solo.torch.length, data.solo.torch_cl.length], [4, 4, 2]);
+  assert.deepEqual(log.slice(12), ['solo:ours', 'solo:torch', 'pair:ours', 'pair:torch', 'solo:torch', 'solo:ours', 'pair:torch', 'pair:ours'],
+    'rounds 3 and 4 without torch_cl, who goes first still alternating');
+  const s = summarize(data, (j) => (j === 'pair' ? ['pair_a', 'pair_b'] : [j]));
+  assert.equal(s.solo.peer_layout, 'torch');
+  assert.deepEqual(s.solo.peer_layouts_ms, { torch: 10.5, torch_cl: 20.5 });
+  // a layout that wins one metric and loses another is kept
+  const measured = (a: number, b: number): Measurement => ({ metrics: { x: a, y: b }, peakRssMb: null, tensorsBefore: null, tensorsAfter: null });
+  const peers: Side[] = [fakeSide('p', 'peer', [], [], null), fakeSide('q', 'peer', [], [], null)];
+  assert.deepEqual([...dominatedPeers('j', { p: [measured(1, 5)], q: [measured(2, 4)] }, peers, ['x', 'y'])], []);
+  assert.deepEqual([...dominatedPeers('j', { p: [measured(1, 3)], q: [measured(2, 4)] }, peers, ['x', 'y'])], ['q']);
 });
 
 test('summary: median and IQR over rounds, the faster peer layout, worst tensor round, peak RSS, GFLOP/s; JSON shape', async () => {
