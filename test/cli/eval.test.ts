@@ -55,3 +55,31 @@ test('a truncated checkpoint is refused with its name', async () => {
   assert.notEqual(run.code, 0);
   assert.match(oneLine(run.stderr), /cut\.pt: truncated zip/);
 });
+
+/** Whether the native kernels are in use (the full-set check needs them to finish in seconds). */
+function nativeInUse(): boolean {
+  return process.env.DDTB_NATIVE !== '0' && fs.existsSync(path.join(__dirname, '..', '..', 'build', 'Release', 'ddtb_native.node'));
+}
+
+for (const scale of [2, 4]) {
+  test(`edsr8_x${scale}.pt on all of Set5 and Set14 matches PyTorch's per-image PSNR/SSIM`, {
+    timeout: 15 * 60 * 1000,
+    skip: nativeInUse() ? false : 'needs the native kernels (pure JS takes about an hour per set); the one-image check above runs instead',
+  }, async () => {
+    const run = await runCli(['eval', '--weights', sharedPath('weights', `edsr8_x${scale}.pt`), '--data', dataRootForTests(), '--sets', 'Set5,Set14', '--json']);
+    assert.equal(run.code, 0, run.stderr);
+    const result = JSON.parse(run.stdout) as EvalResult;
+    const ref = reference.models[`x${scale}`].results;
+    for (const set of ['Set5', 'Set14']) {
+      const cell = result.sets[set][String(scale)];
+      assert.equal(cell.count, ref[set].n_images);
+      for (const im of cell.images) {
+        const want = ref[set].per_image[im.name];
+        assert.ok(want, `${set}/${im.name} in reference.json`);
+        assert.ok(Math.abs(im.psnr! - want.psnr) <= 0.01, `${set}/${im.name} x${scale}: PSNR ${im.psnr} vs PyTorch ${want.psnr}`);
+        assert.ok(Math.abs(im.ssim - want.ssim) <= 0.0005, `${set}/${im.name} x${scale}: SSIM ${im.ssim} vs PyTorch ${want.ssim}`);
+      }
+      assert.ok(Math.abs(cell.psnr! - ref[set].mean_psnr) <= 0.01, `${set} x${scale} mean PSNR ${cell.psnr} vs ${ref[set].mean_psnr}`);
+    }
+  });
+}

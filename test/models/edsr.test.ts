@@ -87,29 +87,39 @@ test('quantization map: 48 quantizers and 32 convs for DDTB-EDSR-baseline, 145 a
   sr.dispose();
 });
 
-test('teacher and student with the same official names live together; forward + backward leak nothing', () => {
-  const config: ModelConfig = { arch: 'edsr', blocks: 2, feats: 8, scale: 2, resScale: 1 };
-  const before = tf.memory().numTensors;
-  const teacher = buildNetwork(config, null, null, Prng.fromSeed(1));
-  const graph = withDynamic(quantGraphFor(config, { bits: 2, act: 'ddtb' }), ['body.1.quant_act1']);
-  const student = buildNetwork(config, graph, officialRecipe(), Prng.fromSeed(2));
-  student.loadStateDict(new Map([...teacher.stateDict()].map(([k, v]) => [k.replace(/^(body\.\d+\.body\.)2\./, '$13.'), v])), { strict: false, allowMissing: (n) => n.includes('quant_act') || /body\.\d+\.body\.2\./.test(n) });
-  const x = tf.randomUniform([2, 12, 12, 3], 0, 255, 'float32', 3) as tf.Tensor4D;
-  const afterBuild = tf.memory().numTensors;
-  for (let step = 0; step < 2; step++) {
-    const t = teacher.forward(x);
-    const { value, grads } = tf.variableGrads(() => {
-      const s = student.forward(x);
-      assert.equal(s.gateLogits.length, 1);
-      const reg = tf.mean(tf.square(s.gateLogits[0].logits));
-      return tf.addN([tf.mean(tf.abs(tf.sub(s.sr, t.sr))), reg]) as tf.Scalar;
-    });
-    assert.ok(Number.isFinite(value.dataSync()[0]));
-    tf.dispose([value, t.sr, t.features, ...Object.values(grads)]);
-    assert.equal(tf.memory().numTensors, afterBuild, `step ${step}: tensors leaked (${tf.memory().numTensors - afterBuild})`);
-  }
-  // A second student (a re-run notebook cell) builds fine beside the first.
-  const again = buildNetwork(config, graph, officialRecipe(), Prng.fromSeed(2));
-  again.dispose(); student.dispose(); teacher.dispose(); x.dispose();
-  assert.equal(tf.memory().numTensors, before);
-});
+const tinyConfigs: ModelConfig[] = [
+  { arch: 'edsr', blocks: 2, feats: 8, scale: 2, resScale: 1 },
+  { arch: 'rdn', blocks: 2, convsPerBlock: 3, growth: 8, feats: 8, scale: 2 },
+  { arch: 'srresnet', blocks: 2, feats: 8, scale: 2 },
+];
+
+for (const config of tinyConfigs) {
+  test(`${config.arch}: teacher and student with the same official names live together; forward + backward leak nothing`, () => {
+    const before = tf.memory().numTensors;
+    const teacher = buildNetwork(config, null, null, Prng.fromSeed(1));
+    const graph = quantGraphFor(config, { bits: 2, act: 'ddtb' });
+    const dynamic = graph.acts.filter((a) => a.active)[1].name;
+    const student = buildNetwork(config, withDynamic(graph, [dynamic]), officialRecipe(), Prng.fromSeed(2));
+    student.loadStateDict(new Map([...teacher.stateDict()].map(([k, v]) => [k.replace(/^(body\.\d+\.body\.)2\./, '$13.'), v])),
+      { strict: false, allowMissing: (n) => graph.acts.some((a) => n.startsWith(`${a.name}.`)) || /body\.\d+\.body\.2\./.test(n) });
+    const x = tf.randomUniform([2, 12, 12, 3], 0, 255, 'float32', 3) as tf.Tensor4D;
+    const afterBuild = tf.memory().numTensors;
+    for (let step = 0; step < 2; step++) {
+      const t = teacher.forward(x);
+      const { value, grads } = tf.variableGrads(() => {
+        const s = student.forward(x);
+        assert.deepEqual(s.gateLogits.map((g) => g.layer), [dynamic]);
+        const reg = tf.mean(tf.square(s.gateLogits[0].logits));
+        return tf.addN([tf.mean(tf.abs(tf.sub(s.sr, t.sr))), tf.mean(tf.square(tf.sub(s.features, t.features))), reg]) as tf.Scalar;
+      });
+      assert.ok(Number.isFinite(value.dataSync()[0]));
+      assert.ok(Object.keys(grads).length > 0);
+      tf.dispose([value, t.sr, t.features, ...Object.values(grads)]);
+      assert.equal(tf.memory().numTensors, afterBuild, `step ${step}: tensors leaked (${tf.memory().numTensors - afterBuild})`);
+    }
+    // A second student (a re-run notebook cell) builds fine beside the first.
+    const again = buildNetwork(config, graph, officialRecipe(), Prng.fromSeed(2));
+    again.dispose(); student.dispose(); teacher.dispose(); x.dispose();
+    assert.equal(tf.memory().numTensors, before);
+  });
+}
