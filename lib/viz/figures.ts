@@ -359,9 +359,13 @@ export interface HeatmapData {
 }
 
 export interface HeatmapFigureOptions extends FigureOptions {
-  /** A plotly colour scale name (default 'Viridis'). */
-  readonly colorscale?: string;
+  /** A plotly colour scale: a name (default 'Viridis') or [position 0..1, colour] stops. */
+  readonly colorscale?: string | ReadonlyArray<readonly [number, string]>;
   readonly zTitle?: string;
+  /** Show the colour bar (default true). */
+  readonly showScale?: boolean;
+  /** First row at the top (default false: plotly draws the first row at the bottom). */
+  readonly reversedY?: boolean;
 }
 
 /** A heatmap (SVG-drawn `heatmap` trace; never `heatmapgl`). */
@@ -372,11 +376,15 @@ export function heatmapFigure(map: HeatmapData, options: HeatmapFigureOptions = 
   });
   const data: PlotlyTrace[] = [{
     type: 'heatmap', x: [...map.x], y: [...map.y], z: map.z.map((row) => [...row]),
-    colorscale: options.colorscale ?? 'Viridis', colorbar: { title: titled(options.zTitle) },
+    colorscale: typeof options.colorscale === 'string' || options.colorscale === undefined ? options.colorscale ?? 'Viridis'
+      : options.colorscale.map(([at, colour]) => [at, colour]),
+    showscale: options.showScale ?? true, colorbar: { title: titled(options.zTitle) },
+    xgap: 1, ygap: 1,
   }];
   const layout = baseLayout(options);
   if (map.x.some((v) => typeof v === 'string')) layout.xaxis = { ...(layout.xaxis as object), type: 'category', automargin: true };
   if (map.y.some((v) => typeof v === 'string')) layout.yaxis = { ...(layout.yaxis as object), type: 'category', automargin: true };
+  if (options.reversedY) layout.yaxis = { ...(layout.yaxis as object), autorange: 'reversed' };
   return { data, layout };
 }
 

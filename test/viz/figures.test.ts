@@ -66,6 +66,9 @@ test('lineFigure, scatterFigure, boxFigure, heatmapFigure: SVG traces with their
   const hm = heatmapFigure({ x: [0, 0.5], y: ['a', 'b'], z: [[1, 0], [0, 1]] });
   checkFigure(hm);
   assert.equal((hm.data[0] as AnyTrace).type, 'heatmap');
+  const hm2 = heatmapFigure({ x: [0], y: ['a'], z: [[1]] }, { colorscale: [[0, '#eee'], [1, 'red']], showScale: false, reversedY: true });
+  assert.deepEqual([(hm2.data[0] as AnyTrace).colorscale, (hm2.data[0] as AnyTrace).showscale], [[[0, '#eee'], [1, 'red']], false]);
+  assert.equal((hm2.layout as AnyLayout).yaxis.autorange, 'reversed');
   assert.throws(() => heatmapFigure({ x: [0], y: ['a'], z: [[1, 2]] }), /row 0 has 2 values for 1 columns/);
 });
 
