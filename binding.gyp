@@ -13,6 +13,7 @@
         "native/addon.cc",
         "native/conv.cc",
         "native/elementwise.cc",
+        "native/fake_quant.cc",
         "native/reduce.cc",
         "native/slice.cc",
         "native/transpose.cc"

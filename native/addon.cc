@@ -26,7 +26,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 2);
+  o.Set("abi", 3);
   return o;
 }
 
@@ -37,6 +37,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterReduce(env, exports);
   RegisterTranspose(env, exports);
   RegisterSlice(env, exports);
+  RegisterFakeQuant(env, exports);
   return exports;
 }
 

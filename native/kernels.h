@@ -10,5 +10,6 @@ void RegisterElementwise(Napi::Env env, Napi::Object exports);  // elementwise.c
 void RegisterReduce(Napi::Env env, Napi::Object exports);       // reduce.cc
 void RegisterTranspose(Napi::Env env, Napi::Object exports);    // transpose.cc
 void RegisterSlice(Napi::Env env, Napi::Object exports);        // slice.cc
+void RegisterFakeQuant(Napi::Env env, Napi::Object exports);    // fake_quant.cc
 
 }  // namespace ddtb

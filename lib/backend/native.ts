@@ -37,7 +37,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 2;
+const expectedAbi = 3;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 
@@ -46,6 +46,8 @@ interface Registered {
   readonly addon: NativeAddon;
   readonly originals: tf.KernelConfig[];
   readonly natives: tf.KernelConfig[];
+  /** `status.kernels`, grown by `adoptNativeKernel`. */
+  readonly kernelNames: string[];
   readonly status: NativeStatus;
 }
 
@@ -130,14 +132,34 @@ export function registerNativeKernels(backendName: string): NativeStatus {
     return lastStatus;
   }
   const info = addon.info();
+  const kernelNames = natives.map((k) => k.kernelName);
   registered = {
-    backendName, addon, originals, natives,
+    backendName, addon, originals, natives, kernelNames,
     status: {
-      loaded: true, kernels: natives.map((k) => k.kernelName), reason: null,
+      loaded: true, kernels: kernelNames, reason: null,
       library: `oneDNN ${info.onednn}, ${info.threads} OpenMP threads`,
     },
   };
   return registered.status;
+}
+
+/**
+ * Serves `kernelName` natively when the pack is registered and has a factory for it, but the kernel
+ * was registered for the cpu backend only afterwards (a composite kernel, `composite.ts`, defined
+ * after `ensureBackend()` ran); the kernel then joins `status.kernels` and `withPureJsKernels`.
+ */
+export function adoptNativeKernel(kernelName: string): void {
+  if (!registered) return;
+  const r = registered;
+  const entry = nativeKernelFactories.find(([name]) => name === kernelName);
+  const original = tf.getKernel(kernelName, r.backendName);
+  if (!entry || !original || r.natives.some((k) => k.kernelName === kernelName)) return;
+  const native = entry[1](r.addon, original);
+  // inside withPureJsKernels the originals are in place; its exit swaps this one in with the rest
+  if (pureDepth === 0) swap([original], [native]);
+  r.originals.push(original);
+  r.natives.push(native);
+  r.kernelNames.push(kernelName);
 }
 
 /** The loaded addon, for kernels registered elsewhere in lib/backend; null when not registered. */

@@ -24,6 +24,8 @@ import { UserError } from '../errors';
 import { BatchRangeRecorder, percentiles } from './observer';
 import { CalibrationPolicy, GateGradientMode, QuantMode, checkBits } from './types';
 import { GateFactory, GateModule } from './gate';
+import { registerCompositeKernel } from '../backend/composite';
+import { DdtbFakeQuant, DdtbFakeQuantAttrs, DdtbFakeQuantGrad } from '../backend/kernels/ddtb_fake_quant';
 
 /** The scale s and zero point z of the zero-aligned asymmetric k-bit grid over [lower, upper]. */
 export interface AsymmetricGrid {
@@ -116,38 +118,74 @@ export function tieSplitMask(x: tf.Tensor, upper: tf.Tensor, lower: tf.Tensor): 
 }
 
 /**
+ * The composite forward of kernel `DdtbFakeQuant` (lib/backend/kernels/ddtb_fake_quant.ts states
+ * the contract): the formula of the file header in tfjs ops, on any backend. The native kernel of
+ * the cpu backend reproduces it bit for bit.
+ */
+function fakeQuantComposite(inputs: Readonly<Record<string, tf.Tensor>>, attrs: tf.NamedAttrMap): tf.Tensor {
+  const { x, upper, lower } = inputs;
+  const clamped = tf.maximum(tf.minimum(x, upper), lower);
+  return gridValues(clamped, asymmetricGrid(upper, lower, attrs.bits as number)).value;
+}
+
+/**
+ * The composite backward, kernel `DdtbFakeQuantGrad`: [dx, du, dl] from dy, x, the bounds and the
+ * forward's output, as in the file header. Every per-element term is one float32 operation and the
+ * bound sums are tfjs's Sum, an order the native kernel keeps.
+ */
+function fakeQuantGradComposite(inputs: Readonly<Record<string, tf.Tensor>>): tf.Tensor[] {
+  const { dy, x, upper, lower, output } = inputs;
+  const c = tf.maximum(tf.minimum(x, upper), lower);
+  const { eqU, eqL, inside } = clampMasks(x, upper, lower);
+  const halfU = tf.mul(eqU, 0.5);
+  const halfL = tf.mul(eqL, 0.5);
+  const dx = tf.mul(dy, tf.add(inside, tf.add(halfU, halfL)));
+  // g * (x^ - c)/(u - l): the rounding residual over the range, on every element.
+  const residual = tf.mul(dy, tf.div(tf.sub(output, c), tf.sub(upper, lower)));
+  const aboveU = tf.add(tf.cast(tf.greater(x, upper), 'float32'), halfU);
+  const belowL = tf.add(tf.cast(tf.less(x, lower), 'float32'), halfL);
+  const du = reduceToBound(tf.add(tf.mul(dy, aboveU), residual), upper);
+  const dl = reduceToBound(tf.sub(tf.mul(dy, belowL), residual), lower);
+  return [dx, du, dl];
+}
+
+/** The one gradient of `DdtbFakeQuant`: the backward kernel, run once for all three inputs. */
+const fakeQuantGradConfig: tf.GradConfig = {
+  kernelName: DdtbFakeQuant,
+  inputsToSave: ['x', 'upper', 'lower'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, upper, lower, output] = saved;
+    const [dx, du, dl] = tf.engine().runKernel(DdtbFakeQuantGrad, { dy: dy as tf.Tensor, x, upper, lower, output }, attrs) as tf.Tensor[];
+    return { x: () => dx, upper: () => du, lower: () => dl };
+  },
+};
+
+/**
+ * Defines the DDTB fake-quant kernels (composites for every backend, served natively on the cpu
+ * backend by lib/backend when the addon is built) and their gradient. Runs once, when this module
+ * loads; a second load finds them registered and changes nothing.
+ */
+function registerDdtbFakeQuantKernels(): void {
+  registerCompositeKernel(DdtbFakeQuant, fakeQuantComposite);
+  registerCompositeKernel(DdtbFakeQuantGrad, fakeQuantGradComposite);
+  if (!tf.getGradient(DdtbFakeQuant)) tf.registerGradient(fakeQuantGradConfig);
+}
+
+registerDdtbFakeQuantKernels();
+
+/**
  * THE DDTB fake quantization (spec 2.2-2.4); every DDTB activation quantization goes through it.
  * x: float32, NHWC [N,H,W,C] (any shape with scalar bounds). upper/lower: scalars or [1], or
  * per-sample [N,1,1,1] (dynamic bounds u_i = beta_u,i * u). Returns x^, the shape of x.
- * Gradients to x, upper and lower as in the file header (one custom gradient, written by hand:
- * tfjs's maximum/minimum/clipByValue gradients cannot express the tie rule).
+ * Gradients to x, upper and lower as in the file header (one registered gradient, written by hand:
+ * tfjs's maximum/minimum/clipByValue gradients cannot express the tie rule). It runs the kernel
+ * `DdtbFakeQuant`, on whatever backend is active (fused native code on the cpu backend when built).
  */
 export function ddtbFakeQuant(x: tf.Tensor, upper: tf.Tensor, lower: tf.Tensor, bits: number): tf.Tensor {
   checkBounds(x, upper, lower, bits);
-  const op = tf.customGrad(((xi: tf.Tensor, u: tf.Tensor, l: tf.Tensor, save: tf.GradSaveFunc) => {
-    const parts = ddtbQuantParts(xi, u, l, bits);
-    save([xi, u, l, parts.clamped, parts.output]);
-    return {
-      value: parts.output,
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
-        const [xs, us, ls, c, out] = saved;
-        const { eqU, eqL, inside } = clampMasks(xs, us, ls);
-        const halfU = tf.mul(eqU, 0.5);
-        const halfL = tf.mul(eqL, 0.5);
-        const dx = tf.mul(dy, tf.add(inside, tf.add(halfU, halfL)));
-        // g * (x^ - c)/(u - l): the rounding residual over the range, on every element.
-        const residual = tf.mul(dy, tf.div(tf.sub(out, c), tf.sub(us, ls)));
-        const aboveU = tf.add(tf.cast(tf.greater(xs, us), 'float32'), halfU);
-        const belowL = tf.add(tf.cast(tf.less(xs, ls), 'float32'), halfL);
-        const du = reduceToBound(tf.add(tf.mul(dy, aboveU), residual), us);
-        const dl = reduceToBound(tf.sub(tf.mul(dy, belowL), residual), ls);
-        return [dx, du, dl];
-      },
-    };
-  }) as unknown as (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-    value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
-  });
-  return op(x, upper, lower);
+  const attrs: DdtbFakeQuantAttrs = { bits };
+  return tf.engine().runKernel(DdtbFakeQuant, { x, upper, lower }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** Configuration of one DDTB activation quantizer. */

@@ -12,7 +12,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { UserError } from '../errors';
-import { asymmetricGrid, ddtbQuantParts, gridValues, tieSplitMask } from './ddtb_act';
+import { asymmetricGrid, ddtbFakeQuant, gridValues } from './ddtb_act';
 import { percentiles } from './observer';
 import { straightThrough } from './ste';
 import { checkBits } from './types';
@@ -33,21 +33,9 @@ export function quantizeWeightAsym99<T extends tf.Tensor>(w: T, bits: number, pc
   checkBits(bits, `${layer}: asym99 weight quantizer`);
   const { lo, hi } = percentileClipRange(w, pct);
   if (!(hi > lo)) throw new UserError(`${layer}: asym99 weight quantizer: P${pct} == P${100 - pct} (${hi}), so the scale is undefined`);
-  return tf.tidy(() => {
-    const hiT = tf.scalar(hi);
-    const loT = tf.scalar(lo);
-    const op = tf.customGrad(((wi: tf.Tensor, save: tf.GradSaveFunc) => {
-      save([wi]);
-      return {
-        value: ddtbQuantParts(wi, hiT, loT, bits).output,
-        // The bounds are plain numbers: the scalars above belong to the forward's scope, long gone here.
-        gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.mul(dy, tieSplitMask(saved[0], tf.scalar(hi), tf.scalar(lo))),
-      };
-    }) as unknown as (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
-      value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor;
-    });
-    return op(w) as T;
-  });
+  // The DDTB fake quantization with constant bounds: the same formula and, towards w, the same
+  // tie-split gradient (the bound gradients it also produces reach nothing).
+  return tf.tidy(() => ddtbFakeQuant(w, tf.scalar(hi), tf.scalar(lo), bits) as T);
 }
 
 /** `asym`: min/max asymmetric k-bit weights, identity gradient; see the file header. */

@@ -14,6 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../lib/backend';
 import { kernelCalls, nativeAddon, registerNativeKernels, withPureJsKernels } from '../../lib/backend/native';
 import { nativeKernelFactories } from '../../lib/backend/kernels/all';
+// defines the DDTB fake-quant composite kernels, which the pack serves natively too
+import '../../lib/quant/ddtb_act';
 import { repoRoot } from '../helpers';
 import { nativeSkip, seeded } from './native_helpers';
 

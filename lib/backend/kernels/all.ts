@@ -22,6 +22,7 @@ import { reluConfig } from './relu';
 import { stepConfig } from './step';
 import { absConfig } from './abs';
 import { negConfig } from './neg';
+import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGradConfig } from './ddtb_fake_quant';
 
 /** Wraps the addon around the original pure-JS kernel config. */
 export type NativeKernelFactory = (addon: NativeAddon, original: tf.KernelConfig) => tf.KernelConfig;
@@ -44,4 +45,7 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [tf.Step, stepConfig],
   [tf.Abs, absConfig],
   [tf.Neg, negConfig],
+  // no pure-JS originals: these wrap the composites registered by lib/backend/composite.ts
+  [DdtbFakeQuant, ddtbFakeQuantConfig],
+  [DdtbFakeQuantGrad, ddtbFakeQuantGradConfig],
 ];

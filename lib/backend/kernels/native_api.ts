@@ -38,6 +38,14 @@ export interface NativeAddon {
   transpose<T extends Float32Array | Int32Array>(x: T, shape: number[], perm: number[]): T;
   /** x[begin : begin + size] of a 4-byte tensor, copied; returns the same typed-array type. */
   slice<T extends Float32Array | Int32Array>(x: T, shape: number[], begin: number[], size: number[]): T;
+  /**
+   * The DDTB fake quantization of x (kernels/ddtb_fake_quant.ts), x read as `samples` equal runs;
+   * upper and lower hold 1 value or one per sample. Returns x^, the length of x.
+   */
+  ddtbFakeQuant(x: Float32Array, samples: number, upper: Float32Array, lower: Float32Array, bits: number): Float32Array;
+  /** Its gradient from dy, x and the forward's output: [dx, du, dl], the lengths of x, upper and lower. */
+  ddtbFakeQuantGrad(dy: Float32Array, x: Float32Array, output: Float32Array, samples: number, upper: Float32Array,
+    lower: Float32Array, bits: number): [Float32Array, Float32Array, Float32Array];
 }
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */

@@ -1,0 +1,258 @@
+// The DDTB fake quantization (lib/quant/ddtb_act.ts, spec 2.2-2.4) fused into one pass forward and
+// one pass backward, with exactly the float32 operations of the composite tfjs formula, in its order:
+//
+//   c   = max(min(x, u), l)              Math.min / Math.max semantics (NaN wins, -0 below +0)
+//   s   = fl(fl(1 / fl(u - l)) * n)      n = 2^k - 1
+//   z   = fl(nearbyint(fl(s * l)) + 2^(k-1))
+//   q   = nearbyint(fl(fl(s * c) - z))
+//   out = fl(fl(q + z) / s)
+//
+// nearbyint under the default rounding mode rounds half to even, as tfjs's Round; the build has
+// -ffp-contract=off and no fast-math, so every line above stays one IEEE float32 operation.
+//
+// Backward, per element, as the composite gradient computes it (PyTorch 1.13's 50/50 tie split):
+//   hu = 0.5 * [x == u], hl = 0.5 * [x == l]
+//   dx = dy * ([l < x < u] + (hu + hl))
+//   r  = dy * (fl(out - c) / fl(u - l))
+//   tu = dy * ([x > u] + hu) + r,  tl = dy * ([x < l] + hl) - r
+// du (dl) is the sum of tu (tl) over each sample (a per-sample bound) or over the whole tensor (a
+// single bound), added in element order into a double and rounded once: tfjs's Sum, so the bound
+// gradients are bit for bit the composite's too.
+//
+// Bounds: one value, or one per sample (x is then [S, P] in row-major order, P elements a sample).
+#include <cmath>
+#include <cstdint>
+#include <vector>
+
+#ifdef _OPENMP
+#include <omp.h>
+#endif
+
+#include "buffers.h"
+#include "kernels.h"
+
+namespace ddtb {
+namespace {
+
+// The comparisons below are the quiet ones (__builtin_isless / isgreater: the same truth values as
+// < and >, NaN included, but they raise no FP exception), so the compiler may evaluate both sides
+// of each select and vectorize these loops without -fno-trapping-math.
+
+/** Math.min on float32 values (tfjs's Minimum): NaN if either is NaN, -0 below +0. */
+inline float JsMin(float a, float b) {
+  const float r = (__builtin_isless(a, b) || a != a) ? a : b;
+  // equal values: the same bits, except +0 and -0, where the OR of the bits is -0
+  const float e = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, a) | __builtin_bit_cast(uint32_t, b));
+  return a == b ? e : r;
+}
+
+/** Math.max on float32 values (tfjs's Maximum): NaN if either is NaN, +0 above -0. */
+inline float JsMax(float a, float b) {
+  const float r = (__builtin_isgreater(a, b) || a != a) ? a : b;
+  const float e = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, a) & __builtin_bit_cast(uint32_t, b));
+  return a == b ? e : r;
+}
+
+/** 1 where the condition holds, else 0 (tfjs's cast of a bool tensor). */
+inline float Indicator(int b) { return static_cast<float>(b); }
+
+/** The grid of one sample's bounds, computed as the composite does. */
+struct Grid {
+  float u, l;
+  float range;  // fl(u - l)
+  float scale;  // fl(fl(1 / range) * n)
+  float zero;   // fl(nearbyint(fl(scale * l)) + 2^(k-1))
+};
+
+/** Grids of the S samples; a single bound repeats. */
+std::vector<Grid> MakeGrids(const F32View& upper, const F32View& lower, int64_t samples, int bits) {
+  const float levels = static_cast<float>((1 << bits) - 1);
+  const float half = static_cast<float>(1 << (bits - 1));
+  std::vector<Grid> g(static_cast<size_t>(samples));
+  for (int64_t s = 0; s < samples; ++s) {
+    Grid& e = g[static_cast<size_t>(s)];
+    e.u = upper.data[upper.length == 1 ? 0 : s];
+    e.l = lower.data[lower.length == 1 ? 0 : s];
+    e.range = e.u - e.l;
+    const float inv = 1.0f / e.range;
+    e.scale = inv * levels;
+    const float sl = e.scale * e.l;
+    e.zero = std::nearbyint(sl) + half;
+  }
+  return g;
+}
+
+/** out of one run of n elements inside one sample. */
+DDTB_VECTOR_CLONES void ForwardRun(const float* __restrict__ x, float* __restrict__ y, int64_t n, Grid g) {
+  const float u = g.u, l = g.l, s = g.scale, z = g.zero;
+  for (int64_t i = 0; i < n; ++i) {
+    const float c = JsMax(JsMin(x[i], u), l);
+    const float sc = s * c;
+    const float q = std::nearbyint(sc - z);
+    const float qz = q + z;
+    y[i] = qz / s;
+  }
+}
+
+/** dx, and the per-element bound terms tu, tl, of one run of n elements inside one sample. */
+DDTB_VECTOR_CLONES void BackwardRun(const float* __restrict__ dy, const float* __restrict__ x,
+                                    const float* __restrict__ out, float* __restrict__ dx, float* __restrict__ tu,
+                                    float* __restrict__ tl, int64_t n, Grid g) {
+  const float u = g.u, l = g.l, range = g.range;
+  for (int64_t i = 0; i < n; ++i) {
+    const float xi = x[i], gi = dy[i];
+    const float c = JsMax(JsMin(xi, u), l);
+    const float hu = Indicator(xi == u) * 0.5f;
+    const float hl = Indicator(xi == l) * 0.5f;
+    const float inside = Indicator(__builtin_isgreater(xi, l) & __builtin_isless(xi, u));
+    dx[i] = gi * (inside + (hu + hl));
+    const float r = gi * ((out[i] - c) / range);
+    const float above = Indicator(__builtin_isgreater(xi, u)) + hu;
+    const float below = Indicator(__builtin_isless(xi, l)) + hl;
+    tu[i] = gi * above + r;
+    tl[i] = gi * below - r;
+  }
+}
+
+/** Calls run(begin, end, sample) over [0, n) in chunks split at sample boundaries, in parallel. */
+template <typename Run>
+void ForEachRun(int64_t n, int64_t per_sample, Run run) {
+  constexpr int64_t kChunk = 8192;
+  const int64_t chunks = (n + kChunk - 1) / kChunk;
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t c = 0; c < chunks; ++c) {
+    const int64_t end = (c + 1) * kChunk < n ? (c + 1) * kChunk : n;
+    for (int64_t i = c * kChunk; i < end;) {
+      const int64_t s = i / per_sample;
+      const int64_t stop = (s + 1) * per_sample < end ? (s + 1) * per_sample : end;
+      run(i, stop, s);
+      i = stop;
+    }
+  }
+}
+
+/**
+ * Sums of a[0 .. n) and b[0 .. n), each in element order into a double (tfjs's Sum). The two
+ * chains are independent, so they overlap in one loop; each is bound by the latency of its adds.
+ */
+void OrderedSums(const float* a, const float* b, int64_t n, double* sa, double* sb) {
+  double x = 0.0, y = 0.0;
+  for (int64_t i = 0; i < n; ++i) {
+    x += a[i];
+    y += b[i];
+  }
+  *sa = x;
+  *sb = y;
+}
+
+/**
+ * The bound gradients from the per-element terms: du (dl) per sample when upper (lower) holds S
+ * values, else one sum over all n elements. Samples run in parallel; each sum stays sequential.
+ */
+void BoundSums(const float* tu, const float* tl, int64_t n, int64_t samples, int64_t per_sample, float* du,
+               size_t du_length, float* dl, size_t dl_length) {
+  if (du_length == 1 || dl_length == 1) {
+    double su, sl;
+    OrderedSums(tu, tl, n, &su, &sl);
+    if (du_length == 1) du[0] = static_cast<float>(su);
+    if (dl_length == 1) dl[0] = static_cast<float>(sl);
+    if (du_length == 1 && dl_length == 1) return;
+  }
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t s = 0; s < samples; ++s) {
+    double su, sl;
+    OrderedSums(tu + s * per_sample, tl + s * per_sample, per_sample, &su, &sl);
+    if (du_length != 1) du[s] = static_cast<float>(su);
+    if (dl_length != 1) dl[s] = static_cast<float>(sl);
+  }
+}
+
+/** Checks the bounds' lengths (1 or S), the sample count and the bit width; returns P. */
+int64_t CheckArgs(Napi::Env env, size_t n, int64_t samples, const F32View& upper, const F32View& lower, int bits,
+                  const char* what) {
+  if (samples < 1 || static_cast<int64_t>(n) % samples != 0) {
+    throw Napi::RangeError::New(env, std::string(what) + ": the length is not a multiple of the sample count");
+  }
+  for (const F32View* b : {&upper, &lower}) {
+    if (b->length != 1 && static_cast<int64_t>(b->length) != samples) {
+      throw Napi::RangeError::New(env, std::string(what) + ": a bound must hold 1 value or one per sample");
+    }
+  }
+  if (bits < 1 || bits > 16) throw Napi::RangeError::New(env, std::string(what) + ": bits must be in [1, 16]");
+  return samples == 0 ? 0 : static_cast<int64_t>(n) / samples;
+}
+
+/** ddtbFakeQuant(x, samples, upper, lower, bits) -> Float32Array out, the length of x. */
+Napi::Value FakeQuant(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = ArgF32(info, 0, "ddtbFakeQuant x");
+  const int64_t samples = static_cast<int64_t>(ArgNumber(info, 1, "ddtbFakeQuant samples"));
+  F32View upper = ArgF32(info, 2, "ddtbFakeQuant upper");
+  F32View lower = ArgF32(info, 3, "ddtbFakeQuant lower");
+  const int bits = static_cast<int>(ArgNumber(info, 4, "ddtbFakeQuant bits"));
+  const int64_t per = CheckArgs(env, x.length, samples, upper, lower, bits, "ddtbFakeQuant");
+  float* y = nullptr;
+  Napi::Float32Array out = NewF32(env, x.length, &y);
+  if (x.length == 0) return out;
+  const std::vector<Grid> grids = MakeGrids(upper, lower, samples, bits);
+  const float* xp = x.data;
+  ForEachRun(static_cast<int64_t>(x.length), per,
+             [&](int64_t b, int64_t e, int64_t s) { ForwardRun(xp + b, y + b, e - b, grids[static_cast<size_t>(s)]); });
+  return out;
+}
+
+/** Reused scratch for the per-element bound terms (one pair per JS thread). */
+thread_local std::vector<float> scratch_u, scratch_l;
+
+/**
+ * ddtbFakeQuantGrad(dy, x, out, samples, upper, lower, bits) -> [dx, du, dl]: Float32Arrays of the
+ * lengths of x, upper and lower. `out` is the forward's output.
+ */
+Napi::Value FakeQuantGrad(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View dy = ArgF32(info, 0, "ddtbFakeQuantGrad dy");
+  F32View x = ArgF32(info, 1, "ddtbFakeQuantGrad x");
+  F32View fwd = ArgF32(info, 2, "ddtbFakeQuantGrad out");
+  const int64_t samples = static_cast<int64_t>(ArgNumber(info, 3, "ddtbFakeQuantGrad samples"));
+  F32View upper = ArgF32(info, 4, "ddtbFakeQuantGrad upper");
+  F32View lower = ArgF32(info, 5, "ddtbFakeQuantGrad lower");
+  const int bits = static_cast<int>(ArgNumber(info, 6, "ddtbFakeQuantGrad bits"));
+  if (dy.length != x.length || fwd.length != x.length) {
+    throw Napi::RangeError::New(env, "ddtbFakeQuantGrad: dy, x and out differ in length");
+  }
+  const int64_t per = CheckArgs(env, x.length, samples, upper, lower, bits, "ddtbFakeQuantGrad");
+  const int64_t n = static_cast<int64_t>(x.length);
+  float *dxp = nullptr, *dup = nullptr, *dlp = nullptr;
+  Napi::Float32Array dx = NewF32(env, x.length, &dxp);
+  Napi::Float32Array du = NewF32(env, upper.length, &dup);
+  Napi::Float32Array dl = NewF32(env, lower.length, &dlp);
+  Napi::Array result = Napi::Array::New(env, 3);
+  result.Set(0u, dx);
+  result.Set(1u, du);
+  result.Set(2u, dl);
+  if (n == 0) {
+    for (size_t i = 0; i < upper.length; ++i) dup[i] = 0.0f;
+    for (size_t i = 0; i < lower.length; ++i) dlp[i] = 0.0f;
+    return result;
+  }
+  const std::vector<Grid> grids = MakeGrids(upper, lower, samples, bits);
+  scratch_u.resize(static_cast<size_t>(n));
+  scratch_l.resize(static_cast<size_t>(n));
+  float* tu = scratch_u.data();
+  float* tl = scratch_l.data();
+  const float *g = dy.data, *xp = x.data, *op = fwd.data;
+  ForEachRun(n, per, [&](int64_t b, int64_t e, int64_t s) {
+    BackwardRun(g + b, xp + b, op + b, dxp + b, tu + b, tl + b, e - b, grids[static_cast<size_t>(s)]);
+  });
+  BoundSums(tu, tl, n, samples, per, dup, upper.length, dlp, lower.length);
+  return result;
+}
+
+}  // namespace
+
+void RegisterFakeQuant(Napi::Env env, Napi::Object exports) {
+  exports.Set("ddtbFakeQuant", Napi::Function::New(env, FakeQuant));
+  exports.Set("ddtbFakeQuantGrad", Napi::Function::New(env, FakeQuantGrad));
+}
+
+}  // namespace ddtb
