@@ -56,9 +56,11 @@ export function pamsFakeQuant(x: tf.Tensor, alpha: tf.Tensor, bits: number, clam
   const qmax = 2 ** (bits - 1) - 1;
   return tf.tidy(() => {
     const a = tf.broadcastTo(tf.reshape(alpha, []), x.shape);
-    // The comparisons carry no gradient (detached), the selected branch does.
+    // The comparisons carry no gradient (both sides detached: tfjs has no gradient for Greater/Less,
+    // and x carries one in training), the selected branch does.
     const ad = detach(a);
-    const c = clamp ? tf.where(tf.greater(x, ad), a, tf.where(tf.less(x, tf.neg(ad)), tf.neg(a), x)) : x;
+    const xd = detach(x);
+    const c = clamp ? tf.where(tf.greater(xd, ad), a, tf.where(tf.less(xd, tf.neg(ad)), tf.neg(a), x)) : x;
     return tf.div(tf.mul(roundSte(tf.div(tf.mul(c, qmax), a)), a), qmax);
   });
 }
