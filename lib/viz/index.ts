@@ -5,6 +5,7 @@ export * from './figures';
 export * from './table';
 export * from './provenance';
 export * from './checks';
+export * from './key_figures';
 export * from './run_curves';
 export * from './gate_readout';
 export * from './crops';
