@@ -118,6 +118,14 @@ describe('native DDTB fake quant equals the composite bit for bit', () => {
     checkBothWays({ x, upper: tf.tensor4d([2, 0], [2, 1, 1, 1]), lower: tf.tensor4d([-1, -0], [2, 1, 1, 1]), dy, bits: 2 }, 'special values, per-sample bounds with zeros');
   }));
 
+  test('empty tensors: native with single bounds (zero bound gradients), the composite for an empty batch', { skip }, () => tf.tidy(() => {
+    const x = tf.zeros([0, 3, 3, 4]);
+    checkBothWays({ x, upper: tf.tensor1d([1]), lower: tf.tensor1d([-1]), dy: tf.zeros([0, 3, 3, 4]), bits: 2 }, 'empty x');
+    const upper = tf.zeros([0, 1, 1, 1]), lower = tf.zeros([0, 1, 1, 1]);
+    const calls = countCalls(DdtbFakeQuant, () => tf.engine().runKernel(DdtbFakeQuant, { x, upper, lower }, { bits: 2 }) as tf.Tensor);
+    assert.deepStrictEqual([calls.native, calls.fallback, calls.result.size], [0, 1, 0]);
+  }));
+
   test('layouts the addon does not cover run the composite', { skip }, () => tf.tidy(() => {
     const x = tf.tensor(seededValues(2 * 3 * 3 * 4, 1, -2, 2), [2, 3, 3, 4]);
     // per-channel bounds: not a layout the quantizer accepts, but the kernel contract broadcasts them

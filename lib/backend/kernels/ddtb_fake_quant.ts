@@ -55,7 +55,7 @@ export function ddtbFakeQuantConfig(addon: NativeAddon, original: tf.KernelConfi
     const xv = float32Values(backend, x), uv = float32Values(backend, upper), lv = float32Values(backend, lower);
     if (!xv || !uv || !lv) return null;
     const samples = boundSamples(x.shape, upper.shape, lower.shape);
-    if (samples === null) return null;
+    if (samples === null || samples < 1) return null;
     const shape = broadcastShape(x.shape, upper.shape, lower.shape);
     if (tf.util.sizeFromShape(shape) !== xv.length) return null;
     return backend.makeTensorInfo(shape, 'float32', addon.ddtbFakeQuant(xv, samples, uv, lv, bits));
@@ -71,7 +71,7 @@ export function ddtbFakeQuantGradConfig(addon: NativeAddon, original: tf.KernelC
     if (!dyv || !xv || !ov || !uv || !lv) return null;
     if (!tf.util.arraysEqual(dy.shape, x.shape) || !tf.util.arraysEqual(output.shape, x.shape)) return null;
     const samples = boundSamples(x.shape, upper.shape, lower.shape);
-    if (samples === null) return null;
+    if (samples === null || samples < 1) return null;
     const [dx, du, dl] = addon.ddtbFakeQuantGrad(dyv, xv, ov, samples, uv, lv, bits);
     return [
       backend.makeTensorInfo(dy.shape, 'float32', dx),
