@@ -22,6 +22,8 @@ export interface BenchSettings {
   readonly quick: boolean;
   readonly python: string;
   readonly peerEnv: 'same' | 'plain';
+  /** `--require-native`: a worker exits with NATIVE_MISSING_STATUS unless the native kernels are loaded. */
+  readonly requireNative: boolean;
   /** Rounds in which the peer runs both layouts; then only a task's faster one (>= rounds: always both). */
   readonly layoutRounds: number;
   /** `--rss`: iterations of the long process and the first iteration of the window. */
@@ -110,6 +112,6 @@ export function parseBenchOptions(values: Values, env: NodeJS.ProcessEnv = proce
     mode: worker ? 'worker' : values.rss ? 'rss' : 'compare', worker,
     rounds: integer(values, 'rounds', quick ? QUICK_ROUNDS : DEFAULT_ROUNDS, 1),
     jobs: Object.freeze(jobs), plans: Object.freeze(plans), shape, threads, json: values.json === true, quick, python, peerEnv,
-    rssIterations, rssFrom, layoutRounds: integer(values, 'layout-rounds', 3, 1),
+    rssIterations, rssFrom, layoutRounds: integer(values, 'layout-rounds', 3, 1), requireNative: values['require-native'] === true,
   });
 }

@@ -40,13 +40,28 @@ export interface Side {
 export const TORCH_PEER = path.join(repoRoot, '..', 'shared', 'bench', 'torch_peer.py');
 export const CONV_PEER = path.join(repoRoot, 'native', 'bench', 'conv_peer.py');
 
+/** A benchmark process that exited non-zero; `status` is its exit code. */
+export class ProcessFailure extends UserError {
+  /** @param reason the process's last stderr line */
+  constructor(message: string, readonly status: number | null, readonly reason: string) {
+    super(message, 1);
+  }
+}
+
+/**
+ * Exit status of a `--worker` process that found the native kernels missing although the parent had
+ * them (the addon is being rebuilt): the parent waits and starts it again.
+ */
+export const NATIVE_MISSING_STATUS = 3;
+
 /** Runs a command and returns the last non-empty stdout line parsed as JSON; a failure names the side. */
 export function runJsonProcess(label: string, file: string, args: readonly string[], env: NodeJS.ProcessEnv): Promise<unknown> {
   return new Promise((resolve, reject) => {
     execFile(file, args, { cwd: repoRoot, env, encoding: 'utf8', maxBuffer: 1 << 26 }, (error, stdout, stderr) => {
       if (error) {
         const why = stderr.trim().split('\n').filter((l) => l.trim()).pop() ?? error.message.split('\n')[0];
-        reject(new UserError(`bench: ${label} failed (exit ${String((error as { code?: unknown }).code ?? '?')}): ${why}`, 1));
+        const code = (error as { code?: unknown }).code;
+        reject(new ProcessFailure(`bench: ${label} failed (exit ${String(code ?? '?')}): ${why}`, typeof code === 'number' ? code : null, why));
         return;
       }
       const line = stdout.trim().split('\n').filter((l) => l.trim()).pop();
@@ -70,6 +85,15 @@ export interface SideSettings {
   readonly python: string;
   /** `same`: the peer gets our launcher's environment too (GLIBC_TUNABLES); `plain`: without it. */
   readonly peerEnv: 'same' | 'plain';
+  /** Our workers must run on the native kernels (the parent has them); else they exit with NATIVE_MISSING_STATUS. */
+  readonly requireNative: boolean;
+  /** When a worker finds them missing: how often to try again and how long to wait before each try (ms). */
+  readonly nativeRetries?: number;
+  readonly nativeRetryWaitMs?: number;
+  /** Where retries are announced (default stderr). */
+  readonly log?: (line: string) => void;
+  /** Our launcher (default bin/ddtb). */
+  readonly launcher?: string;
 }
 
 function asJob(job: string): BenchJob {
@@ -78,14 +102,26 @@ function asJob(job: string): BenchJob {
 
 /** Our side: each job in a fresh `bin/ddtb bench --worker` process. */
 export function oursSide(settings: SideSettings): Side {
-  const launcher = path.join(repoRoot, 'bin', 'ddtb');
+  const launcher = settings.launcher ?? path.join(repoRoot, 'bin', 'ddtb');
   return {
     name: 'ours', role: 'ours',
     async run(job) {
       const plan = settings.plans[asJob(job)];
-      const args = ['bench', '--worker', job, '--warmup', String(plan.warmup), '--steps', String(plan.steps), ...shapeArgs(settings.shape)];
+      const args = ['bench', '--worker', job, '--warmup', String(plan.warmup), '--steps', String(plan.steps), ...shapeArgs(settings.shape),
+        ...(settings.requireNative ? ['--require-native'] : [])];
       const env = { ...process.env, OMP_NUM_THREADS: String(settings.threads) };
-      const r = await runJsonProcess(`ours ${job}`, launcher, args, env) as WorkerReport;
+      const retries = settings.nativeRetries ?? 20;
+      const waitMs = settings.nativeRetryWaitMs ?? 30000;
+      let r: WorkerReport | null = null;
+      for (let attempt = 0; r === null; attempt++) {
+        try {
+          r = await runJsonProcess(`ours ${job}`, launcher, args, env) as WorkerReport;
+        } catch (e) {
+          if (!(e instanceof ProcessFailure && e.status === NATIVE_MISSING_STATUS) || attempt >= retries) throw e;
+          (settings.log ?? console.error)(`  ours ${job}: ${e.reason.replace(/^ddtb: /, '')}; trying again in ${Math.round(waitMs / 1000)} s`);
+          await new Promise((done) => setTimeout(done, waitMs));
+        }
+      }
       return { metrics: r.metrics, peakRssMb: r.peak_rss_mb, tensorsBefore: r.tensors_before, tensorsAfter: r.tensors_after, backend: r.backend };
     },
   };

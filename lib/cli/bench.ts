@@ -10,7 +10,8 @@ import { ensureBackend, describeBackend, nativeAddonPath } from '../backend';
 import { parseBenchOptions, BenchSettings } from '../bench/options';
 import { BENCH_JOBS, DEFAULT_SHAPE, BenchShape, convFlops, metricsOf, BenchJob, CONV_PASSES } from '../bench/tasks';
 import { runWorker, runRssWorker } from '../bench/worker';
-import { oursSide, peerSide, Measurement, runJsonProcess } from '../bench/sides';
+import { oursSide, peerSide, Measurement, runJsonProcess, NATIVE_MISSING_STATUS } from '../bench/sides';
+import { UserError } from '../errors';
 import { runRounds, summarize, RoundData } from '../bench/runner';
 import { benchJson, benchTable, rssSummary, rssTable, BenchMeta } from '../bench/report';
 import { writeBytesAtomic } from '../io/atomic_write';
@@ -43,9 +44,14 @@ async function peerVersion(settings: BenchSettings): Promise<string> {
 }
 
 async function compare(settings: BenchSettings): Promise<void> {
-  const backend = describeBackend(ensureBackend());
+  const info = ensureBackend();
+  const backend = describeBackend(info);
   const peer = await peerVersion(settings);
-  const sideSettings = { shape: settings.shape, plans: settings.plans, threads: settings.threads, python: settings.python, peerEnv: settings.peerEnv };
+  const sideSettings = {
+    shape: settings.shape, plans: settings.plans, threads: settings.threads, python: settings.python, peerEnv: settings.peerEnv,
+    // a worker started while the addon is being rebuilt would run on pure JS: it stops, and is run again
+    requireNative: info.native.loaded,
+  };
   const sides = [oursSide(sideSettings), peerSide(sideSettings, false), peerSide(sideSettings, true)];
   const started = Date.now();
   const addonTime = addonModified();
@@ -125,10 +131,15 @@ export const benchCommand: Command = {
     width: { type: 'string', value: 'N', help: `inference LR width (default ${DEFAULT_SHAPE.width})` },
     seed: { type: 'string', value: 'N', help: `seed of weights and inputs (default ${DEFAULT_SHAPE.seed})` },
     worker: { type: 'string', value: 'TASK', help: '(internal) run one task in this process and print one JSON line' },
+    'require-native': { type: 'boolean', help: `(internal, with --worker) exit with status ${NATIVE_MISSING_STATUS} unless the native kernels are loaded` },
   },
   async run(options: OptionValues) {
     const settings = parseBenchOptions(options);
     if (settings.mode === 'worker') {
+      const info = ensureBackend();
+      if (settings.requireNative && !info.native.loaded) {
+        throw new UserError(`bench --worker ${settings.worker!}: native kernels not loaded (${info.native.reason ?? 'unknown'})`, NATIVE_MISSING_STATUS);
+      }
       console.log(JSON.stringify(runWorker(settings.worker!, settings.shape, settings.plans[settings.worker!])));
       return 0;
     }

@@ -4,11 +4,14 @@
  * the flat tensor count of our task definitions. Nothing here measures or asserts a time.
  */
 import { test } from 'node:test';
+import * as fs from 'fs';
+import * as os from 'os';
+import * as path from 'path';
 import * as assert from 'node:assert/strict';
 import { median, quantile, quartiles, slope } from '../../lib/bench/stats';
 import { parseBenchOptions, DEFAULT_PLANS, QUICK_PLANS } from '../../lib/bench/options';
 import { runRounds, summarize, dominatedPeers } from '../../lib/bench/runner';
-import { Measurement, Side, runJsonProcess } from '../../lib/bench/sides';
+import { Measurement, Side, runJsonProcess, oursSide, ProcessFailure, NATIVE_MISSING_STATUS } from '../../lib/bench/sides';
 import { benchJson, benchTable, rssSummary } from '../../lib/bench/report';
 import { peerDynamicLayers, BENCH_JOBS, BenchShape, DEFAULT_SHAPE, convFlops } from '../../lib/bench/tasks';
 import { runWorker } from '../../lib/bench/worker';
@@ -174,6 +177,36 @@ test('process results: the last stdout line is the JSON; a failure names the sid
     (e: unknown) => e instanceof UserError && e.message === 'bench: fake crash failed (exit 3): the reason');
   await assert.rejects(runJsonProcess('fake silent', process.execPath, ['-e', 'console.log("not json")'], process.env),
     (e: unknown) => e instanceof UserError && /^bench: fake silent printed no JSON result \(last line: "not json"\)$/.test(e.message));
+});
+
+test('ours: a worker that finds no native kernels is started again; other failures are not retried', async () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddtb-bench-'));
+  try {
+    // a fake launcher: exits with the native-missing status on its first two starts, then reports
+    const launcher = path.join(dir, 'fake_ddtb');
+    fs.writeFileSync(launcher, `#!${process.execPath}
+const fs = require('fs');
+const counter = ${JSON.stringify(path.join(dir, 'starts'))};
+const n = fs.existsSync(counter) ? Number(fs.readFileSync(counter, 'utf8')) + 1 : 1;
+fs.writeFileSync(counter, String(n));
+if (!process.argv.includes('--require-native')) { console.error('no --require-native'); process.exit(9); }
+if (process.argv.includes('ddtb_infer')) { console.error('broken'); process.exit(1); }
+if (n <= 2) { console.error('ddtb: bench --worker fp_infer: native kernels not loaded (addon is stale)'); process.exit(${NATIVE_MISSING_STATUS}); }
+console.log(JSON.stringify({ job: 'fp_infer', metrics: { fp_infer: 7 }, ms: { fp_infer: [7] }, peak_rss_mb: 9, tensors_before: 1, tensors_after: 1, backend: 'b', threads: 2 }));
+`, { mode: 0o755 });
+    const lines: string[] = [];
+    const side = oursSide({ shape: DEFAULT_SHAPE, plans: DEFAULT_PLANS, threads: 2, python: 'unused', peerEnv: 'same', requireNative: true,
+      nativeRetries: 3, nativeRetryWaitMs: 1, log: (l) => lines.push(l), launcher });
+    const m = await side.run('fp_infer');
+    assert.deepEqual(m, { metrics: { fp_infer: 7 }, peakRssMb: 9, tensorsBefore: 1, tensorsAfter: 1, backend: 'b' });
+    assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '3');
+    assert.equal(lines.length, 2);
+    assert.equal(lines[0], '  ours fp_infer: bench --worker fp_infer: native kernels not loaded (addon is stale); trying again in 0 s');
+    await assert.rejects(side.run('ddtb_infer'), (e: unknown) => e instanceof ProcessFailure && e.status === 1 && /ours ddtb_infer failed \(exit 1\): broken/.test(e.message));
+    assert.equal(fs.readFileSync(path.join(dir, 'starts'), 'utf8'), '4', 'no retry for another failure');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test("dynamic layers spread as the peer spreads them: EDSR 16 blocks, 30% -> 14 of 48 at Python's round(i*48/14)", () => {
