@@ -36,8 +36,9 @@ function titled(text: string | undefined): Record<string, unknown> | undefined {
 function baseLayout(options: FigureOptions): Record<string, unknown> {
   const layout: Record<string, unknown> = {
     margin: { l: 70, r: 30, t: options.title === undefined ? 30 : 60, b: 60 },
-    xaxis: { title: titled(options.xTitle) },
-    yaxis: { title: titled(options.yTitle) },
+    // automargin: long category labels (layer names) grow the margin instead of being cut off.
+    xaxis: { title: titled(options.xTitle), automargin: true },
+    yaxis: { title: titled(options.yTitle), automargin: true },
   };
   if (options.title !== undefined) layout.title = { text: options.title };
   if (options.height !== undefined) layout.height = options.height;
