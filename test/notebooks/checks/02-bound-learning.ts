@@ -24,7 +24,7 @@ export function recheck(run: ExecutedNotebook): void {
   assert.equal(numberOf(sched, 'calibration'), statEpochs * ipe + 1, 'calibration at the first optimisation step');
   assert.equal(numberOf(sched, 'secondStage'), (secondFrom - 1) * ipe + 1, 'the second stage starts with its epoch');
 
-  const cal = checkNamed(r, 'the first step starts from the calibrated percentiles');
+  const cal = checkNamed(r, 'the first step starts from the calibrated bounds');
   const layers = cal.values!.layers as string[];
   const lr = numberOf(cal, 'boundLearningRate');
   const [cu, cl, fu, fl] = ['calibratedUpper', 'calibratedLower', 'firstUpper', 'firstLower'].map((k) => numbers(cal, k));
@@ -34,11 +34,19 @@ export function recheck(run: ExecutedNotebook): void {
     // Adam's first update has magnitude at most the learning rate: |g| / (|g| + eps) <= 1.
     assert.ok(Math.abs(fu[i] - cu[i]) <= lr * (1 + 1e-3) + 1e-6, `${layer}: u moved ${fu[i] - cu[i]} in one step`);
     assert.ok(Math.abs(fl[i] - cl[i]) <= lr * (1 + 1e-3) + 1e-6, `${layer}: l moved ${fl[i] - cl[i]} in one step`);
-    // Calibration replaced the +-10 placeholders (spec 2.1) by the data's percentiles.
-    assert.ok(cu[i] !== 10 || cl[i] !== -10, `${layer}: still at the initial bounds`);
   });
-  // Behind a ReLU nothing is negative, so the first percentile is 0.
-  layers.forEach((layer, i) => { if (layer.endsWith('.quant_act2')) assert.equal(cl[i], 0, `${layer}: P1 of a post-ReLU input`); });
+  const calibrates = cal.values!.calibrates as boolean;
+  if (numberOf(cal, 'bits') === 2) assert.ok(calibrates, 'at 2 bits the bounds are calibrated (spec 2.6)');
+  if (calibrates) {
+    // Calibration replaced the +-10 placeholders (spec 2.1) by the data's percentiles; behind a ReLU
+    // nothing is negative, so the first percentile is 0.
+    layers.forEach((layer, i) => {
+      assert.ok(cu[i] !== 10 || cl[i] !== -10, `${layer}: still at the initial bounds`);
+      if (layer.endsWith('.quant_act2')) assert.equal(cl[i], 0, `${layer}: P1 of a post-ReLU input`);
+    });
+  } else {
+    layers.forEach((layer, i) => assert.deepEqual([cu[i], cl[i]], [10, -10], `${layer}: uncalibrated bounds start at +-10`));
+  }
 
   const saved = checkNamed(r, 'the last logged bounds are the saved model\'s bounds');
   assert.deepEqual(saved.values!.layers, layers);
