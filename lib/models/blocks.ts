@@ -7,7 +7,7 @@ import { Module } from '../nn/module';
 import { Conv2d, conv2dSame } from '../nn/conv';
 import { RandomSource } from '../nn/init';
 import { Container } from '../nn/container';
-import { ConvSite } from '../quant/graph';
+import { ConvSite, WeightMethod } from '../quant/graph';
 import { WeightQuantizer } from './types';
 import { pixelShuffle, upsamplerStages } from './pixel_shuffle';
 
@@ -28,14 +28,25 @@ export class MeanShift extends Module {
   }
 }
 
-/** A conv whose weight goes through `quantizer` on every forward (a full-precision conv when null). */
+/**
+ * A conv whose weight goes through `quantizer` on every forward (a full-precision conv when null).
+ * `fullPrecisionWeights` lets the weight pass unchanged while set: the statistics epoch switches the
+ * `asym99` and `sym` weight quantizers to 32 bits (spec 4), but not RDN's `asym` ones, which the
+ * official toggle misses (`followsStatisticsToggle`).
+ */
 export class QuantConv2d extends Conv2d {
-  constructor(site: Pick<ConvSite, 'inChannels' | 'outChannels' | 'kernel' | 'bias'>, rng: RandomSource,
+  fullPrecisionWeights = false;
+  readonly weightMethod: WeightMethod | null;
+  constructor(site: Pick<ConvSite, 'inChannels' | 'outChannels' | 'kernel' | 'bias'> & Partial<Pick<ConvSite, 'weight'>>, rng: RandomSource,
     readonly quantizer: WeightQuantizer | null) {
     super({ inChannels: site.inChannels, outChannels: site.outChannels, kernel: site.kernel, bias: site.bias }, rng);
+    this.weightMethod = quantizer ? site.weight ?? null : null;
+  }
+  get followsStatisticsToggle(): boolean {
+    return this.weightMethod === 'asym99' || this.weightMethod === 'sym';
   }
   override forward(x: tf.Tensor4D): tf.Tensor4D {
-    if (!this.quantizer) return conv2dSame(x, this.weight as tf.Tensor4D, this.bias);
+    if (!this.quantizer || this.fullPrecisionWeights) return conv2dSame(x, this.weight as tf.Tensor4D, this.bias);
     return tf.tidy(() => conv2dSame(x, this.quantizer!(this.weight as tf.Tensor4D), this.bias));
   }
 }

@@ -24,7 +24,7 @@ import { phaseAt, totalIterations, EpochPlan } from './schedule';
 import { l1Loss, attentionTransferLoss, gateLogitRegularizer } from './losses';
 import { RunLog, truncateRunLog, IterationRecord } from './run_log';
 import { checkBounds, checkLoss, TrainingFailure } from './guards';
-import { chooseDynamicLayers, layerStatistics, setQuantMode, DynamicChoice } from './statistics';
+import { chooseDynamicLayers, layerStatistics, setQuantMode, setWeightMode, DynamicChoice } from './statistics';
 import { TrainState, readTrainCheckpoint, writeTrainCheckpoint, TRAIN_CHECKPOINT } from './train_checkpoint';
 import { TrainData, openTrainData } from './train_data';
 import { buildNetwork, quantGraphFor } from '../models/factory';
@@ -269,14 +269,16 @@ function withEval<T>(student: SrNetwork, fn: () => T): T {
   }
 }
 
-/** Sets modes for an epoch: statistics = eval + float quantizers; training = train + quantize. */
+/** Sets modes for an epoch: statistics = eval + float quantizers and weights; training = train + quantize. */
 function preparePhase(student: SrNetwork, plan: EpochPlan): void {
   if (plan.phase === 'statistics') {
     student.eval();
     setQuantMode(student, 'float');
+    setWeightMode(student, 'float');
   } else {
     student.train();
     setQuantMode(student, 'quantize');
+    setWeightMode(student, 'quantize');
     setDynamicBounds(student, plan.dynamicBounds);
   }
 }

@@ -8,6 +8,7 @@ import { SrNetwork } from '../models/types';
 import { LayerRangeStats, rankDynamicIntensity, selectTopByIntensity, IntensityRow } from '../quant/intensity';
 import { QuantMode } from '../quant/types';
 import { Prng } from '../data/prng';
+import { QuantConv2d } from '../models/blocks';
 
 interface Recording {
   mode: QuantMode;
@@ -28,6 +29,23 @@ function recorders(model: SrNetwork): Array<[string, Recording]> {
 /** Puts every quantizer of `model` in `mode` ('float' = statistics mode, 'quantize'). */
 export function setQuantMode(model: SrNetwork, mode: QuantMode): void {
   for (const [, q] of recorders(model)) q.mode = mode;
+}
+
+/**
+ * Statistics epoch weights (spec 4): `float` lets the weights of every quantized conv whose
+ * quantizer the official toggle lists (`asym99`, `sym`) pass at full precision; `quantize` restores
+ * them. RDN's `asym` convs stay quantized in both, as in the official code. Returns how many convs
+ * changed mode.
+ */
+export function setWeightMode(model: SrNetwork, mode: QuantMode): number {
+  let count = 0;
+  for (const [, m] of model.namedModules()) {
+    if (m instanceof QuantConv2d && m.quantizer && m.followsStatisticsToggle) {
+      m.fullPrecisionWeights = mode === 'float';
+      count += 1;
+    }
+  }
+  return count;
 }
 
 /** Clears the recorded batch ranges of every quantizer. */
