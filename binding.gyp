@@ -14,6 +14,7 @@
         "native/conv.cc",
         "native/elementwise.cc",
         "native/fake_quant.cc",
+        "native/pams_quant.cc",
         "native/reduce.cc",
         "native/slice.cc",
         "native/transpose.cc"

@@ -26,7 +26,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 3);
+  o.Set("abi", 4);
   return o;
 }
 
@@ -38,6 +38,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterTranspose(env, exports);
   RegisterSlice(env, exports);
   RegisterFakeQuant(env, exports);
+  RegisterPamsQuant(env, exports);
   return exports;
 }
 

@@ -11,5 +11,6 @@ void RegisterReduce(Napi::Env env, Napi::Object exports);       // reduce.cc
 void RegisterTranspose(Napi::Env env, Napi::Object exports);    // transpose.cc
 void RegisterSlice(Napi::Env env, Napi::Object exports);        // slice.cc
 void RegisterFakeQuant(Napi::Env env, Napi::Object exports);    // fake_quant.cc
+void RegisterPamsQuant(Napi::Env env, Napi::Object exports);    // pams_quant.cc
 
 }  // namespace ddtb

@@ -2,8 +2,9 @@
  * The PAMS baseline activation quantizer (spec 5.3; Li et al. 2020), for ablations: symmetric, with
  * one trainable bound alpha per layer (parameter `alpha` [1], group `bound`, initial 10):
  *   c = clamp(x, -alpha, alpha),   qmax = 2^(k-1) - 1,   x^ = round(c * qmax / alpha) * alpha / qmax
- * with straight-through rounding, so alpha gets (x^ - c)/alpha inside, about +1 above and -1 below
- * the range (tfjs autodiff through `roundSte`; at an exact tie x = +-alpha the gradient goes to x).
+ * with straight-through rounding, so alpha gets (x^ - x)/alpha inside, +1 above and -1 below the
+ * range (the gradient autodiff of the PAMS code gives; at an exact tie x = +-alpha it goes to x). One
+ * named kernel with one gradient (`PamsFakeQuant`), fused natively on the cpu backend.
  *
  * Initialisation of alpha, both variants of spec 5.3 (`init`):
  * - `ddtb-first-batch` (default; the variant kept in the DDTB code): at the first training forward
@@ -16,7 +17,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { UserError } from '../errors';
-import { detach, roundSte } from './ste';
+import { registerCompositeKernel } from '../backend/composite';
+import { PamsFakeQuant, PamsFakeQuantAttrs, PamsFakeQuantGrad } from '../backend/kernels/pams_fake_quant';
 import { BatchRangeRecorder } from './observer';
 import { QuantMode, checkBits } from './types';
 
@@ -46,23 +48,62 @@ export function pamsInitialAlpha(x: tf.Tensor4D): number {
 }
 
 /**
- * The PAMS formula (see the file header). x: any shape; alpha: a scalar-sized tensor (broadcast
- * before use, so its gradient is summed back). `clamp: false` is the epoch-1 reset variant.
+ * The composite forward of kernel `PamsFakeQuant` (lib/backend/kernels/pams_fake_quant.ts states the
+ * contract): c = max(min(x, a), -a) (x itself without the clamp), then round(c qmax / a) a / qmax,
+ * in tfjs ops on any backend. The native kernel of the cpu backend reproduces it bit for bit.
+ */
+function pamsComposite(inputs: Readonly<Record<string, tf.Tensor>>, attrs: tf.NamedAttrMap): tf.Tensor {
+  const { x, alpha } = inputs;
+  const qmax = 2 ** ((attrs.bits as number) - 1) - 1;
+  const a = tf.reshape(alpha, []);
+  const c = attrs.clamp ? tf.maximum(tf.minimum(x, a), tf.neg(a)) : x;
+  return tf.div(tf.mul(tf.round(tf.div(tf.mul(c, qmax), a)), a), qmax);
+}
+
+/**
+ * The composite backward, kernel `PamsFakeQuantGrad` (straight-through rounding, as autodiff of the
+ * PAMS code gives): in = [-a <= x <= a] (1 everywhere without the clamp; an exact tie goes to x),
+ * dx = dy in, dalpha = sum of dy ([x > a] - [x < -a] + in (x^ - x) / a) over all elements.
+ */
+function pamsGradComposite(inputs: Readonly<Record<string, tf.Tensor>>, attrs: tf.NamedAttrMap): tf.Tensor[] {
+  const { dy, x, alpha, output } = inputs;
+  const a = tf.reshape(alpha, []);
+  const residual = tf.div(tf.sub(output, x), a);
+  if (!attrs.clamp) return [tf.clone(dy), tf.reshape(tf.sum(tf.mul(dy, residual)), alpha.shape)];
+  const na = tf.neg(a);
+  const inside = tf.cast(tf.logicalAnd(tf.greaterEqual(x, na), tf.lessEqual(x, a)), 'float32');
+  const side = tf.sub(tf.cast(tf.greater(x, a), 'float32'), tf.cast(tf.less(x, na), 'float32'));
+  const term = tf.add(side, tf.mul(inside, residual));
+  return [tf.mul(dy, inside), tf.reshape(tf.sum(tf.mul(dy, term)), alpha.shape)];
+}
+
+/** The one gradient of `PamsFakeQuant`: the backward kernel, run once for both inputs. */
+const pamsGradConfig: tf.GradConfig = {
+  kernelName: PamsFakeQuant,
+  inputsToSave: ['x', 'alpha'],
+  outputsToSave: [true],
+  gradFunc: (dy, saved, attrs) => {
+    const [x, alpha, output] = saved;
+    const [dx, da] = tf.engine().runKernel(PamsFakeQuantGrad, { dy: dy as tf.Tensor, x, alpha, output }, attrs) as tf.Tensor[];
+    return { x: () => dx, alpha: () => da };
+  },
+};
+
+registerCompositeKernel(PamsFakeQuant, pamsComposite);
+registerCompositeKernel(PamsFakeQuantGrad, pamsGradComposite);
+if (!tf.getGradient(PamsFakeQuant)) tf.registerGradient(pamsGradConfig);
+
+/**
+ * THE PAMS fake quantization (see the file header): kernel `PamsFakeQuant`, fused on the cpu
+ * backend. x: float32, any shape; alpha: one value (any shape of size 1). `clamp: false` is the
+ * epoch-1 reset variant.
  */
 export function pamsFakeQuant(x: tf.Tensor, alpha: tf.Tensor, bits: number, clamp = true): tf.Tensor {
   checkBits(bits, 'pamsFakeQuant');
   if (bits < 2) throw new Error('pamsFakeQuant: needs at least 2 bits (qmax = 2^(k-1) - 1 > 0)');
   if (alpha.size !== 1) throw new Error(`pamsFakeQuant: alpha must hold one value, got shape [${alpha.shape.join(',')}]`);
-  const qmax = 2 ** (bits - 1) - 1;
-  return tf.tidy(() => {
-    const a = tf.broadcastTo(tf.reshape(alpha, []), x.shape);
-    // The comparisons carry no gradient (both sides detached: tfjs has no gradient for Greater/Less,
-    // and x carries one in training), the selected branch does.
-    const ad = detach(a);
-    const xd = detach(x);
-    const c = clamp ? tf.where(tf.greater(xd, ad), a, tf.where(tf.less(xd, tf.neg(ad)), tf.neg(a), x)) : x;
-    return tf.div(tf.mul(roundSte(tf.div(tf.mul(c, qmax), a)), a), qmax);
-  });
+  const attrs: PamsFakeQuantAttrs = { bits, clamp };
+  return tf.engine().runKernel(PamsFakeQuant, { x: tf.cast(x, 'float32'), alpha: tf.cast(alpha, 'float32') }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
 /** A PAMS activation quantizer module; `apply(x)` with x [N,H,W,C]. */

@@ -23,6 +23,7 @@ import { stepConfig } from './step';
 import { absConfig } from './abs';
 import { negConfig } from './neg';
 import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGradConfig } from './ddtb_fake_quant';
+import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGradConfig } from './pams_fake_quant';
 
 /** Wraps the addon around the original pure-JS kernel config. */
 export type NativeKernelFactory = (addon: NativeAddon, original: tf.KernelConfig) => tf.KernelConfig;
@@ -48,4 +49,6 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   // no pure-JS originals: these wrap the composites registered by lib/backend/composite.ts
   [DdtbFakeQuant, ddtbFakeQuantConfig],
   [DdtbFakeQuantGrad, ddtbFakeQuantGradConfig],
+  [PamsFakeQuant, pamsFakeQuantConfig],
+  [PamsFakeQuantGrad, pamsFakeQuantGradConfig],
 ];

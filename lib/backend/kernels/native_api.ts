@@ -46,6 +46,11 @@ export interface NativeAddon {
   /** Its gradient from dy, x and the forward's output: [dx, du, dl], the lengths of x, upper and lower. */
   ddtbFakeQuantGrad(dy: Float32Array, x: Float32Array, output: Float32Array, samples: number, upper: Float32Array,
     lower: Float32Array, bits: number): [Float32Array, Float32Array, Float32Array];
+  /** The PAMS fake quantization of x with the single bound alpha (kernels/pams_fake_quant.ts); clamp 0 or 1. */
+  pamsFakeQuant(x: Float32Array, alpha: Float32Array, bits: number, clamp: number): Float32Array;
+  /** Its gradient from dy, x and the forward's output: [dx, dalpha]. */
+  pamsFakeQuantGrad(dy: Float32Array, x: Float32Array, output: Float32Array, alpha: Float32Array, bits: number,
+    clamp: number): [Float32Array, Float32Array];
 }
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
