@@ -130,11 +130,13 @@ export function compareQuantizers(values: Float32Array, options: AsymmetryOption
   if (!(alpha > 0)) throw new UserError('compareQuantizers: every value is 0, so the symmetric bound would be 0');
   const [upper, lower] = percentiles(values, [m, 100 - m]).map(Math.fround);
   if (!(upper > lower)) throw new UserError(`compareQuantizers: P${m} == P${100 - m} (${upper}), so the asymmetric bounds would be equal`);
-  const [symOut, asymOut] = tf.tidy(() => {
+  // tensors out of the tidy, values after it (a tidy walks every key of a typed array it returns)
+  const outs = tf.tidy(() => {
     const x = tf.tensor1d(values);
-    return [pamsFakeQuant(x, tf.scalar(alpha), bits).dataSync() as Float32Array,
-      ddtbFakeQuant(x, tf.tensor1d([upper]), tf.tensor1d([lower]), bits).dataSync() as Float32Array];
+    return [pamsFakeQuant(x, tf.scalar(alpha), bits), ddtbFakeQuant(x, tf.tensor1d([upper]), tf.tensor1d([lower]), bits)];
   });
+  const [symOut, asymOut] = outs.map((t) => t.dataSync() as Float32Array);
+  tf.dispose(outs);
   return {
     count: values.length, min, max, mean,
     absMinOverMax: max > 0 ? Math.abs(min) / max : Infinity,
