@@ -15,6 +15,7 @@
         "native/elementwise.cc",
         "native/fake_quant.cc",
         "native/pams_quant.cc",
+        "native/prelu.cc",
         "native/reduce.cc",
         "native/slice.cc",
         "native/transpose.cc"

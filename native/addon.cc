@@ -26,7 +26,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 4);
+  o.Set("abi", 5);
   return o;
 }
 
@@ -39,6 +39,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterSlice(env, exports);
   RegisterFakeQuant(env, exports);
   RegisterPamsQuant(env, exports);
+  RegisterPrelu(env, exports);
   return exports;
 }
 

@@ -12,5 +12,6 @@ void RegisterTranspose(Napi::Env env, Napi::Object exports);    // transpose.cc
 void RegisterSlice(Napi::Env env, Napi::Object exports);        // slice.cc
 void RegisterFakeQuant(Napi::Env env, Napi::Object exports);    // fake_quant.cc
 void RegisterPamsQuant(Napi::Env env, Napi::Object exports);    // pams_quant.cc
+void RegisterPrelu(Napi::Env env, Napi::Object exports);        // prelu.cc
 
 }  // namespace ddtb

@@ -10,6 +10,7 @@ import { Container } from '../nn/container';
 import { ConvSite, WeightMethod } from '../quant/graph';
 import { WeightQuantizer } from './types';
 import { pixelShuffle, upsamplerStages } from './pixel_shuffle';
+import { preluShared } from '../nn/prelu';
 
 /**
  * EDSR's MeanShift: a fixed 1x1 conv adding (sign = +1) or subtracting (-1) rgbRange * mean.
@@ -94,6 +95,6 @@ export class PReLU extends Module {
     this.weight = this.param('weight', tf.tensor1d([0.25]));
   }
   forward(x: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => tf.add(tf.relu(x), tf.mul(this.weight, tf.neg(tf.relu(tf.neg(x))))) as tf.Tensor4D);
+    return preluShared(x, this.weight);
   }
 }

@@ -24,6 +24,7 @@ import { absConfig } from './abs';
 import { negConfig } from './neg';
 import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGradConfig } from './ddtb_fake_quant';
 import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGradConfig } from './pams_fake_quant';
+import { PreluShared, PreluSharedGrad, preluSharedConfig, preluSharedGradConfig } from './prelu_shared';
 
 /** Wraps the addon around the original pure-JS kernel config. */
 export type NativeKernelFactory = (addon: NativeAddon, original: tf.KernelConfig) => tf.KernelConfig;
@@ -51,4 +52,6 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [DdtbFakeQuantGrad, ddtbFakeQuantGradConfig],
   [PamsFakeQuant, pamsFakeQuantConfig],
   [PamsFakeQuantGrad, pamsFakeQuantGradConfig],
+  [PreluShared, preluSharedConfig],
+  [PreluSharedGrad, preluSharedGradConfig],
 ];

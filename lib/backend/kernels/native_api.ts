@@ -51,6 +51,10 @@ export interface NativeAddon {
   /** Its gradient from dy, x and the forward's output: [dx, dalpha]. */
   pamsFakeQuantGrad(dy: Float32Array, x: Float32Array, output: Float32Array, alpha: Float32Array, bits: number,
     clamp: number): [Float32Array, Float32Array];
+  /** PReLU with the single slope w (kernels/prelu_shared.ts). */
+  prelu(x: Float32Array, w: Float32Array): Float32Array;
+  /** Its gradient: [dx, dw]. */
+  preluGrad(dy: Float32Array, x: Float32Array, w: Float32Array): [Float32Array, Float32Array];
 }
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
