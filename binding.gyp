@@ -16,6 +16,7 @@
         "native/fake_quant.cc",
         "native/pams_quant.cc",
         "native/prelu.cc",
+        "native/batchnorm.cc",
         "native/reduce.cc",
         "native/slice.cc",
         "native/transpose.cc"

@@ -26,7 +26,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 5);
+  o.Set("abi", 6);
   return o;
 }
 
@@ -40,6 +40,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   RegisterFakeQuant(env, exports);
   RegisterPamsQuant(env, exports);
   RegisterPrelu(env, exports);
+  RegisterBatchNorm(env, exports);
   return exports;
 }
 

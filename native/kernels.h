@@ -13,5 +13,6 @@ void RegisterSlice(Napi::Env env, Napi::Object exports);        // slice.cc
 void RegisterFakeQuant(Napi::Env env, Napi::Object exports);    // fake_quant.cc
 void RegisterPamsQuant(Napi::Env env, Napi::Object exports);    // pams_quant.cc
 void RegisterPrelu(Napi::Env env, Napi::Object exports);        // prelu.cc
+void RegisterBatchNorm(Napi::Env env, Napi::Object exports);    // batchnorm.cc
 
 }  // namespace ddtb

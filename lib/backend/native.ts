@@ -37,7 +37,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 5;
+const expectedAbi = 6;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 

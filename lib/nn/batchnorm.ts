@@ -19,12 +19,15 @@
  * - eval: invstd = 1 / sqrt(running_var + eps) in float32;
  * - output: a = float32(invstd * gamma), b = fma(-mean, a, beta), y = fma(x, a, b);
  * - running statistics in float32 (the unbiased-variance term as a float64 product).
- * The forward is computed on the host (one pass over the data); the backward is the analytic
- * batch-norm gradient in tfjs ops (batch statistics in training, running statistics in eval).
+ * Statistics, output and backward are named kernels (`BatchNormStats`, `BatchNormApply`,
+ * `BatchNormGrad`; composites below, fused natively on the cpu backend, bit for bit the same); the
+ * backward is the analytic batch-norm gradient (batch statistics in training, running ones in eval).
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module, Counter } from './module';
 import { UserError } from '../errors';
+import { registerCompositeKernel } from '../backend/composite';
+import { BatchNormApply, BatchNormGrad, BatchNormStats } from '../backend/kernels/batch_norm';
 
 export interface BatchNorm2dOptions {
   /** Added to the variance before the square root (PyTorch default 1e-5). */
@@ -103,6 +106,53 @@ function statsContiguous(x: Float32Array, rows: number, c: number): BatchStats {
   return { mean, varSum };
 }
 
+/** `BatchNormStats` (contract in lib/backend/kernels/batch_norm.ts): mean and varSum of NHWC x. */
+function contiguousStats(x: tf.Tensor): BatchStats {
+  const [mean, varSum] = tf.engine().runKernel(BatchNormStats, { x }) as tf.Tensor[];
+  const out = { mean: mean.dataSync() as Float32Array, varSum: varSum.dataSync() as Float32Array };
+  tf.dispose([mean, varSum]);
+  return out;
+}
+
+function statsComposite(inputs: Readonly<Record<string, tf.Tensor>>): tf.Tensor[] {
+  const { x } = inputs;
+  const c = x.shape[x.shape.length - 1];
+  const { mean, varSum } = statsContiguous(x.dataSync() as Float32Array, x.size / c, c);
+  return [tf.tensor1d(mean), tf.tensor1d(varSum)];
+}
+
+/** `BatchNormApply`: y = fma(x, a_c, b_c), one rounding (fmaF32), on the host. */
+function applyComposite(inputs: Readonly<Record<string, tf.Tensor>>): tf.Tensor {
+  const { x } = inputs;
+  const xs = x.dataSync() as Float32Array, a = inputs.a.dataSync(), b = inputs.b.dataSync();
+  const c = a.length, rows = xs.length / c;
+  const out = new Float32Array(xs.length);
+  for (let r = 0; r < rows; r++) for (let k = 0; k < c; k++) out[r * c + k] = fmaF32(xs[r * c + k], a[k], b[k]);
+  return tf.tensor(out, x.shape, 'float32');
+}
+
+/**
+ * `BatchNormGrad`: the analytic batch-norm gradient in tfjs ops, [dx, dgamma, dbeta]; training uses
+ * the batch statistics (mean, invstd), eval the running ones.
+ */
+function gradComposite(inputs: Readonly<Record<string, tf.Tensor>>, attrs: tf.NamedAttrMap): tf.Tensor[] {
+  const { dy, x, mean, invstd, gamma } = inputs;
+  const rows = x.size / x.shape[x.shape.length - 1];
+  const axes = [...Array(x.rank - 1).keys()];
+  const xhat = tf.mul(tf.sub(x, mean), invstd);
+  const sumDy = tf.sum(dy, axes);
+  const sumDyXhat = tf.sum(tf.mul(dy, xhat), axes);
+  const scale = tf.mul(gamma, invstd);
+  const dx = attrs.training
+    ? tf.mul(scale, tf.sub(tf.sub(dy, tf.div(sumDy, rows)), tf.mul(xhat, tf.div(sumDyXhat, rows))))
+    : tf.mul(dy, scale);
+  return [dx, sumDyXhat, sumDy];
+}
+
+registerCompositeKernel(BatchNormStats, statsComposite);
+registerCompositeKernel(BatchNormApply, applyComposite);
+registerCompositeKernel(BatchNormGrad, gradComposite);
+
 type GradOp = (...inputs: Array<tf.Tensor | tf.GradSaveFunc>) => {
   value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[];
 };
@@ -143,8 +193,7 @@ export class BatchNorm2d extends Module {
     }
     const training = this.training;
     const op = tf.customGrad(((xi: tf.Tensor, gamma: tf.Tensor, beta: tf.Tensor, save: tf.GradSaveFunc) => {
-      const xs = xi.dataSync() as Float32Array;
-      const { mean, invstd } = training ? this.batchStatistics(xs, rows, h * w) : this.runningStatistics();
+      const { mean, invstd } = training ? this.batchStatistics(xi, rows, h * w) : this.runningStatistics();
       const g = gamma.dataSync();
       const b = beta.dataSync();
       const a = new Float32Array(c);
@@ -153,21 +202,15 @@ export class BatchNorm2d extends Module {
         a[k] = f(invstd[k] * g[k]);
         shift[k] = fmaF32(-mean[k], a[k], b[k]);
       }
-      const out = new Float32Array(xs.length);
-      for (let r = 0; r < rows; r++) for (let k = 0; k < c; k++) out[r * c + k] = fmaF32(xs[r * c + k], a[k], shift[k]);
+      const value = tf.tidy(() => tf.engine().runKernel(BatchNormApply, { x: xi, a: tf.tensor1d(a), b: tf.tensor1d(shift) }) as tf.Tensor);
       save([xi, gamma, tf.tensor1d(mean), tf.tensor1d(invstd)]);
       return {
-        value: tf.tensor4d(out, [n, h, w, c]),
+        value,
         gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
           const [xv, gv, mv, iv] = saved;
-          const xhat = tf.mul(tf.sub(xv, mv), iv);
-          const sumDy = tf.sum(dy, [0, 1, 2]);
-          const sumDyXhat = tf.sum(tf.mul(dy, xhat), [0, 1, 2]);
-          const scale = tf.mul(gv, iv);
-          const dx = training
-            ? tf.mul(scale, tf.sub(tf.sub(dy, tf.div(sumDy, rows)), tf.mul(xhat, tf.div(sumDyXhat, rows))))
-            : tf.mul(dy, scale);
-          return [dx, sumDyXhat, sumDy];
+          const [dx, dgamma, dbeta] = tf.engine().runKernel(BatchNormGrad, { dy, x: xv, mean: mv, invstd: iv, gamma: gv },
+            { training } as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          return [dx, dgamma, dbeta];
         },
       };
     }) as unknown as GradOp);
@@ -175,8 +218,8 @@ export class BatchNorm2d extends Module {
   }
 
   /** Batch mean and invstd (PyTorch order, see the file header); updates the running statistics. */
-  private batchStatistics(x: Float32Array, rows: number, pixels: number): { mean: Float32Array; invstd: Float32Array } {
-    const { mean, varSum } = pixels === 1 ? statsChannelsLast(x, rows, this.channels) : statsContiguous(x, rows, this.channels);
+  private batchStatistics(x: tf.Tensor, rows: number, pixels: number): { mean: Float32Array; invstd: Float32Array } {
+    const { mean, varSum } = pixels === 1 ? statsChannelsLast(x.dataSync() as Float32Array, rows, this.channels) : contiguousStats(x);
     const invstd = new Float32Array(this.channels);
     for (let k = 0; k < this.channels; k++) invstd[k] = f(1 / Math.sqrt(f(varSum[k] / rows) + this.eps));
     this.updateRunningStats(mean, varSum, rows);

@@ -25,6 +25,7 @@ import { negConfig } from './neg';
 import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGradConfig } from './ddtb_fake_quant';
 import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGradConfig } from './pams_fake_quant';
 import { PreluShared, PreluSharedGrad, preluSharedConfig, preluSharedGradConfig } from './prelu_shared';
+import { BatchNormStats, BatchNormApply, BatchNormGrad, batchNormStatsConfig, batchNormApplyConfig, batchNormGradConfig } from './batch_norm';
 
 /** Wraps the addon around the original pure-JS kernel config. */
 export type NativeKernelFactory = (addon: NativeAddon, original: tf.KernelConfig) => tf.KernelConfig;
@@ -54,4 +55,7 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [PamsFakeQuantGrad, pamsFakeQuantGradConfig],
   [PreluShared, preluSharedConfig],
   [PreluSharedGrad, preluSharedGradConfig],
+  [BatchNormStats, batchNormStatsConfig],
+  [BatchNormApply, batchNormApplyConfig],
+  [BatchNormGrad, batchNormGradConfig],
 ];

@@ -55,6 +55,13 @@ export interface NativeAddon {
   prelu(x: Float32Array, w: Float32Array): Float32Array;
   /** Its gradient: [dx, dw]. */
   preluGrad(dy: Float32Array, x: Float32Array, w: Float32Array): [Float32Array, Float32Array];
+  /** BatchNorm2d statistics of NHWC x with `channels` channels: [mean, varSum] (kernels/batch_norm.ts). */
+  bnStats(x: Float32Array, channels: number): [Float32Array, Float32Array];
+  /** y = fma(x, a_c, b_c) per channel (channels: the length of a). */
+  bnApply(x: Float32Array, a: Float32Array, b: Float32Array): Float32Array;
+  /** The BatchNorm2d backward: [dx, dgamma, dbeta]; training 0 or 1. */
+  bnGrad(dy: Float32Array, x: Float32Array, mean: Float32Array, invstd: Float32Array, gamma: Float32Array,
+    training: number): [Float32Array, Float32Array, Float32Array];
 }
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
