@@ -21,6 +21,7 @@ pure_js_subset=(
   test/eval/upscale.test.ts
   test/train/adam.test.ts
   test/train/losses.test.ts
+  test/train/statistics_weights.test.ts
   test/backend
 )
 
