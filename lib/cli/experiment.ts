@@ -2,10 +2,12 @@
  * `ddtb experiment`: trains each method with the same budget for each seed, evaluates FP, bicubic and
  * every method on the benchmarks, and writes DIR/report.md and DIR/report.json:
  *   { config, seconds, selection, methods: { <method>: <result type, per-seed values, mean and sd> } }
- * Runs already finished in DIR (same config) are reused; interrupted ones resume.
+ * Runs already finished in DIR (same config) are reused, with their scores when those were computed
+ * from the same model file, sets and data (DIR/<method>/seed-<n>/eval.json); interrupted runs resume.
  */
 import * as fs from 'fs';
 import * as path from 'path';
+import { createHash } from 'crypto';
 import { Command, listOption, stringOption } from './command';
 import { trainOptions, trainConfigFromOptions, dottedHelp } from './train_options';
 import { runTraining } from './train';
@@ -43,6 +45,43 @@ async function evaluateNetwork(network: SrNetwork, root: string, sets: readonly 
     root, sets, scales: [network.scale], protocol: DEFAULT_PROTOCOL,
     onImage: (p) => progress.update(`eval ${label} ${p.set}: ${p.index + 1}/${p.count}`),
   }, async (pair) => upscaleImage(network, pair.lr));
+}
+
+/** Where a run's benchmark scores are kept, with what they were computed from. */
+const EVAL_CACHE = 'eval.json';
+
+interface EvalCacheKey { readonly model: string; readonly modelSha256: string; readonly sets: readonly string[]; readonly data: string; readonly protocol: unknown }
+
+/**
+ * The scores of a run's selected model: read from DIR/eval.json when it was computed from the same
+ * model file (by content), sets, data root and protocol, else computed and stored there (atomically).
+ */
+async function evaluateRun(dir: string, modelFile: string, root: string, sets: readonly string[], label: string, progress: Progress,
+  load: () => Promise<SrNetwork> = async () => (await loadModel(modelFile, officialRecipe(), Prng.fromSeed(0))).network): Promise<EvalResult> {
+  const key: EvalCacheKey = {
+    model: path.basename(modelFile),
+    modelSha256: createHash('sha256').update(fs.readFileSync(modelFile)).digest('hex'),
+    sets: [...sets],
+    data: path.relative(repoRoot, path.resolve(root)),
+    protocol: DEFAULT_PROTOCOL,
+  };
+  const cacheFile = path.join(dir, EVAL_CACHE);
+  try {
+    const cached = JSON.parse(fs.readFileSync(cacheFile, 'utf8')) as { key: EvalCacheKey; result: EvalResult };
+    if (JSON.stringify(cached.key) === JSON.stringify(key)) {
+      console.error(`ddtb experiment: ${label}: reusing its scores in ${cacheFile}`);
+      return cached.result;
+    }
+  } catch { /* none yet, or unreadable: compute */ }
+  const network = await load();
+  try {
+    const result = await evaluateNetwork(network, root, sets, label, progress);
+    fs.mkdirSync(dir, { recursive: true });
+    await writeBytesAtomic(cacheFile, Buffer.from(`${JSON.stringify({ key, result })}\n`));
+    return result;
+  } finally {
+    network.dispose();
+  }
 }
 
 function sameConfig(dir: string, config: TrainConfig): boolean {
@@ -124,23 +163,21 @@ export const experimentCommand: Command = {
           ({ modelFile, seconds } = result);
         }
         (trainingSeconds[method] ??= []).push(seconds);
-        const { network } = await loadModel(modelFile, officialRecipe(), Prng.fromSeed(0));
-        try {
-          (perMethod[method] ??= []).push({ seed, result: await evaluateNetwork(network, root, sets, `${method} seed ${seed}`, progress) });
-        } finally {
-          network.dispose();
-        }
+        (perMethod[method] ??= []).push({ seed, result: await evaluateRun(dir, modelFile, root, sets, `${method} seed ${seed}`, progress) });
       }
     }
-    const teacher = buildNetwork(base.model, null, null, Prng.fromSeed(0));
-    let fp: EvalResult;
-    try {
-      loadWeights(teacher, await readWeights(path.resolve(repoRoot, base.teacher)));
+    const teacherFile = path.resolve(repoRoot, base.teacher);
+    const fp = await evaluateRun(path.join(out, 'fp'), teacherFile, root, sets, 'fp', progress, async () => {
+      const teacher = buildNetwork(base.model, null, null, Prng.fromSeed(0));
+      try {
+        loadWeights(teacher, await readWeights(teacherFile));
+      } catch (e) {
+        teacher.dispose();
+        throw e;
+      }
       teacher.eval();
-      fp = await evaluateNetwork(teacher, root, sets, 'fp', progress);
-    } finally {
-      teacher.dispose();
-    }
+      return teacher;
+    });
     const bicubic = await evaluateBenchmarks({ root, sets, scales: [base.model.scale], protocol: DEFAULT_PROTOCOL }, bicubicUpscaler);
     progress.done();
     const results: Record<string, EvalResult> = { bicubic, fp };
