@@ -18,22 +18,11 @@
 #include <cstdint>
 
 #include "buffers.h"
+#include "js_math.h"
 #include "kernels.h"
 
 namespace ddtb {
 namespace {
-
-inline float JsMin(float a, float b) {
-  const float r = (__builtin_isless(a, b) || a != a) ? a : b;
-  const float e = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, a) | __builtin_bit_cast(uint32_t, b));
-  return a == b ? e : r;
-}
-
-inline float JsMax(float a, float b) {
-  const float r = (__builtin_isgreater(a, b) || a != a) ? a : b;
-  const float e = __builtin_bit_cast(float, __builtin_bit_cast(uint32_t, a) & __builtin_bit_cast(uint32_t, b));
-  return a == b ? e : r;
-}
 
 /**
  * tfjs's Round: half to even (nearbyint under the default rounding mode), except that a tie at -0.5
@@ -43,8 +32,6 @@ inline float RoundLikeTfjs(float t) {
   const float q = std::nearbyint(t);
   return t == -0.5f ? 0.0f : q;
 }
-
-inline float Indicator(int b) { return static_cast<float>(b); }
 
 DDTB_VECTOR_CLONES void ForwardRun(const float* __restrict__ x, float* __restrict__ y, int64_t n, float a, float m,
                                    bool clamp) {
@@ -127,7 +114,7 @@ Napi::Value PamsFakeQuantGrad(const Napi::CallbackInfo& info) {
   for (int64_t off = 0; off < n; off += kBlock) {
     const int64_t len = n - off < kBlock ? n - off : kBlock;
     BackwardRun(dy.data + off, x.data + off, fwd.data + off, dxp + off, term, len, a, clamp);
-    for (int64_t i = 0; i < len; ++i) sum += term[i];
+    AddInOrder(term, len, &sum);
   }
   dap[0] = static_cast<float>(sum);
   Napi::Array result = Napi::Array::New(env, 2);

@@ -10,6 +10,7 @@
 #include <cstdint>
 
 #include "buffers.h"
+#include "js_math.h"
 #include "kernels.h"
 
 namespace ddtb {
@@ -72,7 +73,7 @@ Napi::Value PreluGrad(const Napi::CallbackInfo& info) {
   for (int64_t off = 0; off < n; off += kBlock) {
     const int64_t len = n - off < kBlock ? n - off : kBlock;
     BackwardRun(dy.data + off, x.data + off, dxp + off, term, len, w);
-    for (int64_t i = 0; i < len; ++i) sum += term[i];
+    AddInOrder(term, len, &sum);
   }
   dwp[0] = static_cast<float>(sum);
   Napi::Array result = Napi::Array::New(env, 2);
