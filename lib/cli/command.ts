@@ -88,6 +88,19 @@ export function listOption(value: string | boolean | undefined, option: string):
   return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
 }
 
+/**
+ * Reads an integer option of at least `min` (1: positive, 0: non-negative); undefined when the
+ * option was not given. A value that is not such an integer is a UserError naming the option.
+ */
+export function intOption(value: unknown, option: string, min = 1): number | undefined {
+  if (value === undefined) return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < min) {
+    throw new UserError(`--${option}: '${String(value)}' is not a ${min === 1 ? 'positive' : min === 0 ? 'non-negative' : `>= ${min}`} integer`);
+  }
+  return n;
+}
+
 /** Reads a comma-separated list of positive integers, e.g. `--scales 2,3,4`. */
 export function intListOption(value: string | boolean | undefined, option: string): number[] {
   return listOption(value, option).map((s) => {

@@ -2,7 +2,7 @@
  * Architecture and quantization options shared by `eval`, `sr` (and later `train`), and the one
  * function that turns them plus a weights file into a ready network.
  */
-import { OptionSpec, OptionValues, stringOption } from './command';
+import { OptionSpec, OptionValues, intOption, stringOption } from './command';
 import { UserError } from '../errors';
 import { Architecture, SrNetwork } from '../models/types';
 import { ModelConfig, buildNetwork, defaultModelConfig, quantGraphFor, describeModel } from '../models/factory';
@@ -23,13 +23,6 @@ export const modelOptions: Record<string, OptionSpec> = {
   bits: { type: 'string', value: 'K', help: 'quantize activations and conv weights to K bits (omit for full precision)' },
   method: { type: 'string', value: 'ddtb|ddtb-nogate|pams', help: 'activation quantizer with --bits', default: 'ddtb' },
 };
-
-function positiveInt(value: unknown, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new UserError(`--${option}: '${String(value)}' is not a positive integer`);
-  return n;
-}
 
 function archOption(value: unknown): Architecture | undefined {
   if (value === undefined) return undefined;
@@ -72,16 +65,16 @@ export async function modelFromOptions(options: OptionValues, recipeOptions: Par
     const arch = archOption(options.arch) ?? inferred?.arch;
     if (!arch) throw new UserError(`${file}: cannot tell the architecture from its keys; give --arch, --blocks, --feats and --scale`);
     const base: ModelConfig = inferred && inferred.arch === arch ? inferred : defaultModelConfig(arch, 4);
-    const blocks = positiveInt(options.blocks, 'blocks');
-    const feats = positiveInt(options.feats, 'feats');
-    const scale = positiveInt(options.scale, 'scale');
+    const blocks = intOption(options.blocks, 'blocks');
+    const feats = intOption(options.feats, 'feats');
+    const scale = intOption(options.scale, 'scale');
     config = {
       ...base,
       ...(blocks !== undefined ? { blocks } : {}),
       ...(feats !== undefined ? { feats } : {}),
       ...(scale !== undefined ? { scale } : {}),
     } as ModelConfig;
-    bits = positiveInt(options.bits, 'bits') ?? null;
+    bits = intOption(options.bits, 'bits') ?? null;
     method = String(options.method ?? 'ddtb');
     if (!['ddtb', 'ddtb-nogate', 'pams'].includes(method)) throw new UserError(`--method: '${method}' is not one of ddtb, ddtb-nogate, pams`);
     graph = bits === null ? null : quantGraphFor(config, { bits, act: method as ActMethod });

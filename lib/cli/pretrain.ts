@@ -1,6 +1,6 @@
 /** `ddtb pretrain`: train a full-precision network (L1, Adam) to use as a teacher. */
 import * as path from 'path';
-import { Command, stringOption, listOption } from './command';
+import { Command, intOption, stringOption, listOption } from './command';
 import { Progress } from './progress';
 import { resolveDataRoot } from '../data/folders';
 import { openTrainingSet } from '../data/datasets';
@@ -16,12 +16,7 @@ import { ensureBackend, describeBackend } from '../backend';
 import { outDir as projectOut } from '../paths';
 import { UserError } from '../errors';
 
-function int(value: unknown, option: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new UserError(`--${option}: '${String(value)}' is not a positive integer`);
-  return n;
-}
+const int = (value: unknown, option: string, fallback: number): number => intOption(value, option) ?? fallback;
 
 export const pretrainCommand: Command = {
   name: 'pretrain',

@@ -4,7 +4,7 @@
  * Unknown keys are named by path, wrong types are named errors (lib/config/resolve.ts).
  */
 import * as fs from 'fs';
-import { OptionSpec, OptionValues, stringOption } from './command';
+import { OptionSpec, OptionValues, intOption, stringOption } from './command';
 import { UserError } from '../errors';
 import { PRESETS, PresetName } from '../presets';
 import { METHODS, TrainConfig, isMethodName, resolveTrainConfig, trainConfigSchema } from '../train/config';
@@ -26,13 +26,6 @@ export const trainOptions: Record<string, OptionSpec> = {
 };
 
 export const dottedHelp = 'Any config field can be set as --<path>=<value>, e.g. --schedule.epochs=8 --data.batchSize=8.';
-
-function intOption(value: unknown, option: string): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new UserError(`--${option}: '${String(value)}' is not a non-negative integer`);
-  return n;
-}
 
 /** The preset named by --preset. */
 export function presetFromOptions(options: OptionValues): TrainConfig {
@@ -68,16 +61,16 @@ export function trainConfigFromOptions(options: OptionValues, dotted: readonly s
     }
   }
   const model: Record<string, unknown> = {};
-  const blocks = intOption(options.blocks, 'blocks');
-  const scale = intOption(options.scale, 'scale');
+  const blocks = intOption(options.blocks, 'blocks', 0);
+  const scale = intOption(options.scale, 'scale', 0);
   if (blocks !== undefined) model.blocks = blocks;
   if (scale !== undefined) model.scale = scale;
   if (Object.keys(model).length) shortcuts.model = model;
-  const bits = intOption(options.bits, 'bits');
+  const bits = intOption(options.bits, 'bits', 0);
   if (bits !== undefined) (shortcuts.quant as Record<string, unknown>).bits = bits;
   const teacher = stringOption(options.teacher);
   if (teacher !== undefined) shortcuts.teacher = teacher;
-  const seed = intOption(options.seed, 'seed');
+  const seed = intOption(options.seed, 'seed', 0);
   if (seed !== undefined) shortcuts.run = { ...config.run, seed };
   const selectOn = stringOption(options['select-on']);
   if (selectOn !== undefined) shortcuts.data = { selectOn };
