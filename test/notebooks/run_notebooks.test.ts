@@ -8,6 +8,9 @@
  *   re-check (test/notebooks/checks/<name>.ts, required) agrees with the numbers the line carries;
  * - its HTML opens offline in headless Chromium with no page exceptions and an SVG drawn in every
  *   plot container; blocked network requests are reported by a test of their own.
+ * With DDTB_NOTEBOOKS_CHECK=DIR nothing runs: the same checks read the notebooks already executed
+ * into DIR (e.g. out/notebooks after `DDTB_BUDGET=quick npm run notebooks`; set DDTB_BUDGET to the
+ * budget they ran in).
  */
 import { after, before, describe, test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -50,8 +53,16 @@ let session: Session | null = null;
 /** Blocked requests per notebook, from the browser check. */
 const blockedBy = new Map<string, string[]>();
 
+/** A folder of notebooks executed earlier, checked instead of running them (relative to the repository root). */
+const checkOnly = process.env.DDTB_NOTEBOOKS_CHECK ? path.resolve(repoRoot, process.env.DDTB_NOTEBOOKS_CHECK) : null;
+
 before(() => {
   if (names.length === 0) return;
+  if (checkOnly) {
+    outDir = checkOnly;
+    runLog = names.map((n) => `${n}: checked as executed in ${path.relative(repoRoot, checkOnly)} (see ${n}.log there)`).join('\n');
+    return;
+  }
   outDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ddtb-nbs-'));
   const run = spawnSync('bash', [path.join(repoRoot, 'scripts', 'notebooks.sh'), ...names], {
     cwd: repoRoot,
@@ -65,7 +76,7 @@ before(() => {
 
 after(async () => {
   if (session) await session.close();
-  if (outDir) fs.rmSync(outDir, { recursive: true, force: true });
+  if (outDir && !checkOnly) fs.rmSync(outDir, { recursive: true, force: true });
 });
 
 /** What notebooks.sh said about `name` (its ok line, or its failure block). */
