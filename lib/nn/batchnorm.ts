@@ -107,7 +107,7 @@ function statsContiguous(x: Float32Array, rows: number, c: number): BatchStats {
 }
 
 /** `BatchNormStats` (contract in lib/backend/kernels/batch_norm.ts): mean and varSum of NHWC x. */
-function contiguousStats(x: tf.Tensor): BatchStats {
+function runBatchNormStats(x: tf.Tensor): BatchStats {
   const [mean, varSum] = tf.engine().runKernel(BatchNormStats, { x }) as tf.Tensor[];
   const out = { mean: mean.dataSync() as Float32Array, varSum: varSum.dataSync() as Float32Array };
   tf.dispose([mean, varSum]);
@@ -219,7 +219,7 @@ export class BatchNorm2d extends Module {
 
   /** Batch mean and invstd (PyTorch order, see the file header); updates the running statistics. */
   private batchStatistics(x: tf.Tensor, rows: number, pixels: number): { mean: Float32Array; invstd: Float32Array } {
-    const { mean, varSum } = pixels === 1 ? statsChannelsLast(x.dataSync() as Float32Array, rows, this.channels) : contiguousStats(x);
+    const { mean, varSum } = pixels === 1 ? statsChannelsLast(x.dataSync() as Float32Array, rows, this.channels) : runBatchNormStats(x);
     const invstd = new Float32Array(this.channels);
     for (let k = 0; k < this.channels; k++) invstd[k] = f(1 / Math.sqrt(f(varSum[k] / rows) + this.eps));
     this.updateRunningStats(mean, varSum, rows);

@@ -103,7 +103,8 @@ export function pamsFakeQuant(x: tf.Tensor, alpha: tf.Tensor, bits: number, clam
   if (bits < 2) throw new Error('pamsFakeQuant: needs at least 2 bits (qmax = 2^(k-1) - 1 > 0)');
   if (alpha.size !== 1) throw new Error(`pamsFakeQuant: alpha must hold one value, got shape [${alpha.shape.join(',')}]`);
   const attrs: PamsFakeQuantAttrs = { bits, clamp };
-  return tf.engine().runKernel(PamsFakeQuant, { x: tf.cast(x, 'float32'), alpha: tf.cast(alpha, 'float32') }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
+  // the tidy disposes the casts (new handles even for float32 inputs); the kernel's output survives it
+  return tf.tidy(() => tf.engine().runKernel(PamsFakeQuant, { x: tf.cast(x, 'float32'), alpha: tf.cast(alpha, 'float32') }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
 }
 
 /** A PAMS activation quantizer module; `apply(x)` with x [N,H,W,C]. */

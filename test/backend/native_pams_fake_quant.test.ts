@@ -82,6 +82,9 @@ test('pamsFakeQuant gradients match the closed form: dx = [|x| <= a], dalpha = s
   const x = tf.tensor1d(xs);
   const alpha = tf.variable(tf.tensor1d([a]));
   const before = tf.memory().numTensors;
+  const direct = pamsFakeQuant(x, alpha, 3);
+  assert.equal(tf.memory().numTensors, before + 1, 'a direct call leaves only its output');
+  direct.dispose();
   const dx = tf.grad((xi: tf.Tensor) => tf.sum(pamsFakeQuant(xi, alpha, 3)))(x);
   assert.deepStrictEqual(Array.from(dx.dataSync()), [0, 1, 1, 1, 1, 1, 1, 0]);
   const { value, grads } = tf.variableGrads(() => tf.sum(pamsFakeQuant(x, alpha, 3)) as tf.Scalar, [alpha]);
