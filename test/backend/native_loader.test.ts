@@ -14,8 +14,12 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../lib/backend';
 import { kernelCalls, nativeAddon, registerNativeKernels, withPureJsKernels } from '../../lib/backend/native';
 import { nativeKernelFactories } from '../../lib/backend/kernels/all';
-// defines the DDTB fake-quant composite kernels, which the pack serves natively too
+// these modules define the composite kernels (DDTB and PAMS fake-quant, shared PReLU, BatchNorm)
+// that the pack also serves natively
 import '../../lib/quant/ddtb_act';
+import '../../lib/quant/pams';
+import '../../lib/nn/prelu';
+import '../../lib/nn/batchnorm';
 import { repoRoot } from '../helpers';
 import { nativeSkip, seeded } from './native_helpers';
 
