@@ -72,6 +72,9 @@ before(() => {
   });
   runLog = `${run.stdout ?? ''}\n${run.stderr ?? ''}`;
   if (run.error) runLog += `\nnotebooks.sh did not finish: ${run.error.message}`;
+  // Each notebook's wall time in this budget, for the log (not asserted here: times are not tests).
+  const timings = runLog.split('\n').filter((l) => / (ok in|FAILED after) \d+ s/.test(l));
+  if (timings.length) console.log(`notebooks (${budget}):\n${timings.map((l) => `  ${l.split(' -> ')[0]}`).join('\n')}`);
 });
 
 after(async () => {
