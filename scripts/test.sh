@@ -22,6 +22,7 @@ pure_js_subset=(
   test/train/adam.test.ts
   test/train/losses.test.ts
   test/train/statistics_weights.test.ts
+  test/train/pretrain.test.ts
   test/backend
 )
 
