@@ -75,3 +75,18 @@ test('npm run figures: --update collects notebook files, then every figure becom
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the README shows every committed key figure, and each image it names exists as drawn by npm run figures', async () => {
+  const results = JSON.parse(fs.readFileSync(path.join(repoRoot, 'docs', 'figures', 'results.json'), 'utf8')) as { figures: { id: string; width: number }[] };
+  const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+  const shown = [...readme.matchAll(/!\[[^\]]*\]\((docs\/figures\/[^)]+\.png)\)/g)].map((m) => m[1]);
+  for (const { id, width } of results.figures) {
+    const file = `docs/figures/${id}.png`;
+    assert.ok(shown.includes(file), `README.md does not show ${file} (a figure of docs/figures/results.json)`);
+    const meta = await sharp(path.join(repoRoot, file)).metadata();
+    assert.equal(meta.width, width, `${file}: drawn at ${meta.width} px, its recipe says ${width}`);
+  }
+  for (const file of shown) {
+    assert.ok(results.figures.some((f) => file === `docs/figures/${f.id}.png`), `README.md shows ${file}, which no figure of results.json draws`);
+  }
+});
