@@ -29,7 +29,8 @@ pure_js_subset=(
 run_tests() {
   mapfile -t files < <(find "$@" -name '*.test.ts' | sort)
   if [ "${#files[@]}" -eq 0 ]; then echo "no test files under: $*" >&2; return 1; fi
-  node --require ts-node/register/transpile-only --test --test-reporter=spec "${files[@]}"
+  # shellcheck disable=SC2086 # DDTB_NODE_FLAGS is a list of flags (the runner passes them to each test file's process)
+  node $DDTB_NODE_FLAGS --require ts-node/register/transpile-only --test --test-reporter=spec "${files[@]}"
 }
 
 if [ "$#" -gt 0 ]; then

@@ -11,7 +11,8 @@
  *
  * `env` carries the process-start variables of scripts/runtime_env.sh (the one source of truth):
  * the file is sourced in bash and every variable it sets is copied, with the values it has in the
- * environment this script runs in (so `OMP_NUM_THREADS=4 npm run setup` bakes 4 in).
+ * environment this script runs in (so `OMP_NUM_THREADS=4 npm run setup` bakes 4 in). The one
+ * exception is DDTB_NODE_FLAGS, Node's own flags: they go into argv, before the tslab script.
  *
  * Usage: node scripts/write_kernelspec.js [--data-dir DIR]   (prints the path of the file it wrote)
  *   --data-dir: the Jupyter data dir to write into (default .jupyter-local/share/jupyter; tests
@@ -59,11 +60,14 @@ function kernelSpec() {
   if (!fs.existsSync(tslabBin)) {
     throw new Error(`${path.relative(root, tslabBin)}: missing (run npm ci first)`);
   }
+  const env = runtimeEnv();
+  const nodeFlags = (env.DDTB_NODE_FLAGS || '').split(/\s+/).filter((f) => f !== '');
+  delete env.DDTB_NODE_FLAGS;
   return {
-    argv: [process.execPath, tslabBin, 'kernel', '--config-path', '{connection_file}'],
+    argv: [process.execPath, ...nodeFlags, tslabBin, 'kernel', '--config-path', '{connection_file}'],
     display_name: DISPLAY_NAME,
     language: 'typescript',
-    env: runtimeEnv(),
+    env: env,
   };
 }
 

@@ -42,6 +42,8 @@ export const doctorCommand: Command = {
     if (info.native.library) rows.push(['native library', info.native.library]);
     rows.push(['threads', String(info.threads)]);
     rows.push(['node', process.version]);
+    // bin/ddtb adds DDTB_NODE_FLAGS (scripts/runtime_env.sh); a plain `node` run has none.
+    rows.push(['node flags', process.execArgv.filter((a) => !a.startsWith('-r') && !a.includes('ts-node')).join(' ') || 'none']);
     rows.push(['tfjs', tf.version_core]);
     for (const p of ['sharp', 'tslab', 'plotly.js-dist', 'typescript']) rows.push([p, packageVersion(p) ?? 'not installed']);
     rows.push(['jupyter', version('jupyter', ['--version']) ? (version('jupyter-nbconvert', ['--version']) ? `nbconvert ${version('jupyter-nbconvert', ['--version'])}` : 'found') : 'not found (npm run setup installs it)']);

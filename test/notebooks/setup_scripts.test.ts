@@ -1,6 +1,6 @@
 /**
  * The set-up's plain-Node helpers: the kernelspec writer and the "is node_modules/ current" check
- * that lets a second `npm run setup` skip `npm ci`.
+ * that lets a second `npm run setup` skip `npm ci`; and the Node flags of runtime_env.sh.
  */
 import { test } from 'node:test';
 import * as assert from 'node:assert/strict';
@@ -9,6 +9,7 @@ import * as fs from 'fs';
 import * as os from 'os';
 import * as path from 'path';
 import { repoRoot } from '../helpers';
+import { runCli } from '../cli/run_cli';
 
 // eslint-disable-next-line @typescript-eslint/no-var-requires
 const { staleReason } = require(path.join(repoRoot, 'scripts', 'npm_current.js')) as { staleReason(dir: string): string };
@@ -17,19 +18,20 @@ function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-test('write_kernelspec: tslab argv with absolute paths, env from runtime_env.sh', () => {
+test('write_kernelspec: tslab argv with absolute paths and the Node flags, env from runtime_env.sh', () => {
   const dir = tempDir('ddtb-kernelspec-');
   try {
     const env: NodeJS.ProcessEnv = { ...process.env, OMP_NUM_THREADS: '3' };
     delete env.GLIBC_TUNABLES;
+    delete env.DDTB_NODE_FLAGS;
     const printed = execFileSync(process.execPath, [path.join(repoRoot, 'scripts', 'write_kernelspec.js'), '--data-dir', dir],
       { env, encoding: 'utf8' }).trim();
     const file = path.join(dir, 'kernels', 'tslab', 'kernel.json');
     assert.equal(printed, file);
     const spec = JSON.parse(fs.readFileSync(file, 'utf8'));
-    assert.deepEqual(spec.argv, [process.execPath, path.join(repoRoot, 'node_modules', 'tslab', 'bin', 'tslab'),
+    assert.deepEqual(spec.argv, [process.execPath, '--single-threaded-gc', path.join(repoRoot, 'node_modules', 'tslab', 'bin', 'tslab'),
       'kernel', '--config-path', '{connection_file}']);
-    assert.ok(fs.existsSync(spec.argv[1]));
+    assert.ok(fs.existsSync(spec.argv[2]));
     assert.equal(spec.display_name, 'TypeScript (ddtb-lab)');
     assert.equal(spec.language, 'typescript');
     // The values bash gets from sourcing runtime_env.sh in the same environment.
@@ -101,4 +103,16 @@ test('npm_current: stale on a version, integrity, missing, extraneous or package
 
 test('npm_current: this clone is current right after setup', () => {
   assert.equal(staleReason(repoRoot), '');
+});
+
+test('runtime_env.sh: the Node flags reach bin/ddtb and the test runner\'s processes; an empty value turns them off', async () => {
+  const flags = (process.env.DDTB_NODE_FLAGS ?? '').split(/\s+/).filter((f) => f !== '');
+  // scripts/test.sh sources runtime_env.sh and starts the runner with the flags; each file's process inherits them.
+  for (const f of flags) assert.ok(process.execArgv.includes(f), `test process lacks ${f}: ${process.execArgv.join(' ')}`);
+  const withFlags = await runCli(['doctor'], { DDTB_NODE_FLAGS: '--single-threaded-gc' });
+  assert.equal(withFlags.code, 0, withFlags.stderr);
+  assert.match(withFlags.stdout, /^node flags\s+--single-threaded-gc$/m);
+  const without = await runCli(['doctor'], { DDTB_NODE_FLAGS: '' });
+  assert.equal(without.code, 0, without.stderr);
+  assert.match(without.stdout, /^node flags\s+none$/m);
 });
