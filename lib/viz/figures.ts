@@ -434,7 +434,8 @@ export function gridFigure(figures: readonly PlotlyFigure[], options: GridOption
   const layout: Record<string, unknown> = {
     height: options.height ?? 320 * rows + (options.title ? 60 : 20),
     margin: { l: 70, r: 30, t: options.title ? 90 : 50, b: 60 },
-    barmode: 'overlay', bargap: 0,
+    // Histogram panels give each bar its width, so the gap only spaces category bars.
+    barmode: 'overlay',
   };
   if (options.title) layout.title = { text: options.title };
   const seen = new Set<string>();
