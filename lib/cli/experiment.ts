@@ -33,7 +33,10 @@ import { SeedCell } from '../eval/seeds';
 
 export interface ExperimentReport {
   readonly config: { readonly preset: string; readonly bits: number; readonly seeds: readonly number[]; readonly methods: readonly string[]; readonly runs: Readonly<Record<string, TrainConfig>> };
+  /** Wall time of this invocation, evaluation included (finished runs found in DIR are reused, not retrained). */
   readonly seconds: number;
+  /** The runs this invocation took from DIR instead of training them, as `<method> seed <n>`. */
+  readonly reused: readonly string[];
   /** Where model selection (and the extra statistics images) came from. */
   readonly selection: string;
   readonly trainingSeconds: Readonly<Record<string, readonly number[]>>;
@@ -110,7 +113,12 @@ export function formatReport(report: ExperimentReport): string {
     lines.push(`| ${method} | ${cells.join(' | ')} |`);
   }
   const times = Object.entries(report.trainingSeconds).map(([m, s]) => `${m} ${s.map((x) => `${Math.round(x)} s`).join(', ')}`);
-  lines.push('', `Training time per seed: ${times.join('; ')}. Total ${Math.round(report.seconds)} s.`, '',
+  const trained = Object.values(report.trainingSeconds).flat().reduce((a, b) => a + b, 0);
+  const reused = report.reused.length === 0 ? 'nothing reused'
+    : report.reused.length === Object.values(report.trainingSeconds).flat().length ? 'every run reused from the folder'
+      : `reused from the folder: ${report.reused.join(', ')}`;
+  lines.push('', `Training time per seed: ${times.join('; ')} (${Math.round(trained)} s of training in all).`,
+    `This invocation: ${Math.round(report.seconds)} s wall, evaluation included (${reused}).`, '',
     'PSNR/SSIM on Y (BT.601), border shave = scale; ± is the standard deviation over seeds.');
   return lines.join('\n');
 }
@@ -146,6 +154,7 @@ export const experimentCommand: Command = {
     const progress = new Progress();
     const perMethod: Record<string, Array<{ seed: number; result: EvalResult }>> = {};
     const trainingSeconds: Record<string, number[]> = {};
+    const reused: string[] = [];
     for (const seed of seeds) {
       for (const method of methods) {
         const config = { ...configs[method], run: { ...configs[method].run, seed } } as TrainConfig;
@@ -156,6 +165,7 @@ export const experimentCommand: Command = {
         if (fs.existsSync(summaryFile) && sameConfig(dir, config)) {
           const summary = JSON.parse(fs.readFileSync(summaryFile, 'utf8'));
           ({ modelFile, seconds } = summary);
+          reused.push(`${method} seed ${seed}`);
           console.error(`ddtb experiment: ${method} seed ${seed}: reusing the finished run in ${dir}`);
         } else {
           const resume = fs.existsSync(path.join(dir, TRAIN_CHECKPOINT)) && sameConfig(dir, config);
@@ -185,6 +195,7 @@ export const experimentCommand: Command = {
     const report: ExperimentReport = {
       config: { preset: String(options.preset ?? 'quick'), bits: base.quant.bits, seeds, methods, runs: configs },
       seconds: (Date.now() - started) / 1000,
+      reused,
       selection: base.data.selectOn === 'Set14'
         ? 'Set14 (the official code\'s choice: a test benchmark, whose images also join the statistics; its scores here are not held out)'
         : `a validation split of ${base.data.train} (last ${base.data.validationImages} images), not a test benchmark`,
