@@ -26,6 +26,16 @@ function packageVersion(name: string): string | null {
   }
 }
 
+/** Node's own flags in `execArgv`, without the preloads (`-r X`, `--require X`, `--require=X`) that run the sources. */
+function nodeFlags(execArgv: readonly string[]): string[] {
+  const flags: string[] = [];
+  for (let i = 0; i < execArgv.length; i++) {
+    if (execArgv[i] === '-r' || execArgv[i] === '--require') i++;
+    else if (!execArgv[i].startsWith('--require=')) flags.push(execArgv[i]);
+  }
+  return flags;
+}
+
 export const doctorCommand: Command = {
   name: 'doctor',
   summary: 'report backend, threads, versions, Jupyter and the TypeScript kernel, and the data sets found',
@@ -43,7 +53,7 @@ export const doctorCommand: Command = {
     rows.push(['threads', String(info.threads)]);
     rows.push(['node', process.version]);
     // bin/ddtb adds DDTB_NODE_FLAGS (scripts/runtime_env.sh); a plain `node` run has none.
-    rows.push(['node flags', process.execArgv.filter((a) => !a.startsWith('-r') && !a.includes('ts-node')).join(' ') || 'none']);
+    rows.push(['node flags', nodeFlags(process.execArgv).join(' ') || 'none']);
     rows.push(['tfjs', tf.version_core]);
     for (const p of ['sharp', 'tslab', 'plotly.js-dist', 'typescript']) rows.push([p, packageVersion(p) ?? 'not installed']);
     rows.push(['jupyter', version('jupyter', ['--version']) ? (version('jupyter-nbconvert', ['--version']) ? `nbconvert ${version('jupyter-nbconvert', ['--version'])}` : 'found') : 'not found (npm run setup installs it)']);

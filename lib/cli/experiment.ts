@@ -113,9 +113,10 @@ export function formatReport(report: ExperimentReport): string {
     lines.push(`| ${method} | ${cells.join(' | ')} |`);
   }
   const times = Object.entries(report.trainingSeconds).map(([m, s]) => `${m} ${s.map((x) => `${Math.round(x)} s`).join(', ')}`);
-  const trained = Object.values(report.trainingSeconds).flat().reduce((a, b) => a + b, 0);
+  const runSeconds = Object.values(report.trainingSeconds).flat();
+  const trained = runSeconds.reduce((a, b) => a + b, 0);
   const reused = report.reused.length === 0 ? 'nothing reused'
-    : report.reused.length === Object.values(report.trainingSeconds).flat().length ? 'every run reused from the folder'
+    : report.reused.length === runSeconds.length ? 'every run reused from the folder'
       : `reused from the folder: ${report.reused.join(', ')}`;
   lines.push('', `Training time per seed: ${times.join('; ')} (${Math.round(trained)} s of training in all).`,
     `This invocation: ${Math.round(report.seconds)} s wall, evaluation included (${reused}).`, '',
