@@ -15,6 +15,7 @@ import * as path from 'path';
 import * as tf from '@tensorflow/tfjs';
 import { repoRoot } from '../paths';
 import { nativeKernelFactories } from './kernels/all';
+import { installBufferRelease, releaseEnabled } from './buffer_release';
 import { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls } from './kernels/native_api';
 
 export { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls };
@@ -28,6 +29,8 @@ export interface NativeStatus {
   readonly reason: string | null;
   /** The library behind them, e.g. `oneDNN 2.6.3, 2 OpenMP threads`, when loaded. */
   readonly library?: string;
+  /** Whether native outputs are freed when their tensors are disposed (buffer_release.ts). */
+  readonly releasesBuffers?: boolean;
 }
 
 /** Where the build puts the addon (git-ignored). */
@@ -37,7 +40,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 6;
+const expectedAbi = 7;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 
@@ -133,11 +136,14 @@ export function registerNativeKernels(backendName: string): NativeStatus {
   }
   const info = addon.info();
   const kernelNames = natives.map((k) => k.kernelName);
+  const instance = releaseEnabled() ? tf.findBackend(backendName) : null;
+  if (instance) installBufferRelease(instance as unknown as Parameters<typeof installBufferRelease>[0], (b) => addon.release(b));
   registered = {
     backendName, addon, originals, natives, kernelNames,
     status: {
       loaded: true, kernels: kernelNames, reason: null,
       library: `oneDNN ${info.onednn}, ${info.threads} OpenMP threads`,
+      releasesBuffers: instance !== null,
     },
   };
   return registered.status;

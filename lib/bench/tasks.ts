@@ -28,6 +28,7 @@ import { officialRecipe } from '../quant/recipe';
 import { Adam } from '../train/adam';
 import { l1Loss, attentionTransferLoss } from '../train/losses';
 import { Prng } from '../data/prng';
+import { variableGrads } from '../nn/gradients';
 
 /** The model tasks, named as the peer's `--task` values. */
 export const MODEL_TASKS = ['fp_train', 'ddtb_train', 'fp_infer', 'ddtb_infer'] as const;
@@ -138,7 +139,7 @@ function prepareTraining(shape: BenchShape, quantized: boolean): PreparedJob {
   const step = () => {
     const teacherFeatures = teacher ? tf.tidy(() => teacher.forward(lr).features) : null;
     try {
-      const { value, grads } = tf.variableGrads(() => {
+      const { value, grads } = variableGrads(() => {
         const out = student.forward(lr);
         const l1 = l1Loss(out.sr, hr);
         return (teacherFeatures ? tf.add(l1, tf.mul(attentionTransferLoss(out.features, teacherFeatures), 1000)) : l1) as tf.Scalar;

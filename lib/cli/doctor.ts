@@ -50,6 +50,7 @@ export const doctorCommand: Command = {
     if (info.tfjsNodeReason) rows.push(['tfjs-node', info.tfjsNodeReason]);
     rows.push(['native kernels', info.native.loaded ? info.native.kernels.join(', ') : `none: ${info.native.reason}`]);
     if (info.native.library) rows.push(['native library', info.native.library]);
+    if (info.native.loaded) rows.push(['buffer release', info.native.releasesBuffers ? 'on (native outputs freed when disposed; DDTB_RELEASE_BUFFERS=0 leaves them to V8)' : 'off (DDTB_RELEASE_BUFFERS=0)']);
     rows.push(['threads', String(info.threads)]);
     rows.push(['node', process.version]);
     // bin/ddtb adds DDTB_NODE_FLAGS (scripts/runtime_env.sh); a plain `node` run has none.

@@ -74,7 +74,7 @@ class EdsrBlockFP extends Module {
   }
   forward(x: tf.Tensor4D): { out: tf.Tensor4D; gates: GateLogits[] } {
     const out = tf.tidy(() => {
-      let b = this.conv2.forward(tf.relu(this.conv1.forward(x)));
+      let b = this.conv2.forward(this.conv1.forward(x, undefined, 'relu'));
       if (this.resScale !== 1) b = tf.mul(b, this.resScale);
       return tf.add(b, x) as tf.Tensor4D;
     });
@@ -114,7 +114,7 @@ class EdsrBlockQuant extends Module {
   forward(x: tf.Tensor4D): { out: tf.Tensor4D; gates: GateLogits[] } {
     return tidyWithGates(this.named, () => {
       const r = this.act1.apply(x);
-      let b = this.act2.apply(tf.relu(this.conv1.forward(x)));
+      let b = this.act2.apply(this.conv1.forward(x, undefined, 'relu'));
       b = this.conv2.forward(b);
       if (this.resScale !== 1) b = tf.mul(b, this.resScale);
       return tf.add(this.act3.apply(b), r) as tf.Tensor4D;

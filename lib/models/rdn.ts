@@ -97,7 +97,7 @@ class RdbConv extends Slot {
   forward(h: tf.Tensor4D, gates: GateLogits[]): tf.Tensor4D {
     const step = tidyWithGates(this.act && this.index > 0 ? [[this.path + '.act', this.act]] : [], () => {
       const x = this.act && this.index > 0 ? this.act.apply(h) : h;
-      return tf.concat([x, tf.relu(this.conv.forward(x))], 3) as tf.Tensor4D;
+      return tf.concat([x, this.conv.forward(x, undefined, 'relu')], 3) as tf.Tensor4D;
     });
     gates.push(...step.gates);
     return step.out;

@@ -30,13 +30,64 @@ export class Conv2d extends Module {
     this.bias = config.bias ? this.param('bias', tf.tidy(() => uniformTensor([config.outChannels], bound, rng))) : null;
   }
 
-  /** x: [N,H,W,in] -> [N,H,W,out]. `filter` replaces the weight (a quantized copy, say). */
-  forward(x: tf.Tensor4D, filter: tf.Tensor4D = this.weight as tf.Tensor4D): tf.Tensor4D {
-    return conv2dSame(x, filter, this.bias);
+  /** x: [N,H,W,in] -> [N,H,W,out], then `activation`. `filter` replaces the weight (a quantized copy, say). */
+  forward(x: tf.Tensor4D, filter: tf.Tensor4D = this.weight as tf.Tensor4D, activation: ConvActivation = 'linear'): tf.Tensor4D {
+    return conv2dSame(x, filter, this.bias, activation);
   }
 }
 
-/** Stride-1 "same" convolution plus an optional bias: the one conv call every layer uses. */
-export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null): tf.Tensor4D {
-  return tf.fused.conv2d({ x, filter, strides: 1, pad: 'same', bias: bias ?? undefined }) as tf.Tensor4D;
+/** tf.customGrad's argument, typed loosely: its declared type has no room for tensors plus `save`. */
+type CustomOp = (...args: Array<tf.Tensor | tf.GradSaveFunc>) => { value: tf.Tensor; gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => tf.Tensor[] };
+
+/** What follows the conv inside the same kernel: nothing, or a ReLU. */
+export type ConvActivation = 'linear' | 'relu';
+
+const SAME_CONV = { strides: [1, 1] as [number, number], pad: 'same' as const, dataFormat: 'NHWC' as const, dilations: [1, 1] as [number, number] };
+
+/** The FusedConv2D kernel on x, filter and an optional bias, then `activation`. */
+function fusedConvKernel(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, activation: ConvActivation): tf.Tensor4D {
+  const inputs: tf.NamedTensorMap = bias ? { x, filter, bias } : { x, filter };
+  const attrs = { ...SAME_CONV, dimRoundingMode: undefined, activation, leakyreluAlpha: undefined };
+  return tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor4D;
+}
+
+/**
+ * The gradients of a fused conv, as tfjs's own `fused.conv2d` computes them (the same kernels in
+ * the same order): dy through the activation, then the input gradient, the filter gradient and the
+ * bias gradient (dy summed over N, H and W).
+ */
+function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D | null, withBias: boolean): tf.Tensor[] {
+  const dyPre = y ? tf.mul(dy, tf.step(y)) as tf.Tensor4D : dy;
+  const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: dyPre, filter },
+    { ...SAME_CONV, dimRoundingMode: undefined, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dyPre },
+    { ...SAME_CONV, dimRoundingMode: undefined, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
+  return withBias ? [dx, dw, tf.reshape(tf.sum(dyPre, [0, 1, 2]), [filter.shape[3]])] : [dx, dw];
+}
+
+/**
+ * Stride-1 "same" convolution plus an optional bias and activation: the one conv call every layer
+ * uses. One FusedConv2D kernel forward; for its gradient it keeps only what the gradient reads: the
+ * input and the filter, and the output only when a ReLU needs its mask. (tfjs's `fused.conv2d` also
+ * keeps the output of a linear conv, so a training step held every conv output of the network
+ * until its backward pass ended.)
+ */
+export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, activation: ConvActivation = 'linear'): tf.Tensor4D {
+  const relu = activation === 'relu';
+  if (bias) {
+    const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
+      const y = fusedConvKernel(xi as tf.Tensor4D, wi as tf.Tensor4D, bi, activation);
+      save(relu ? [xi, wi, y] : [xi, wi]);
+      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+        fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, true) };
+    }) as unknown as CustomOp);
+    return op(x, filter, bias) as tf.Tensor4D;
+  }
+  const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
+    const y = fusedConvKernel(xi as tf.Tensor4D, wi as tf.Tensor4D, null, activation);
+    save(relu ? [xi, wi, y] : [xi, wi]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
+      fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, false) };
+  }) as unknown as CustomOp);
+  return op(x, filter) as tf.Tensor4D;
 }

@@ -35,6 +35,7 @@ import { SrNetwork, ActQuantizerModule } from '../models/types';
 import { officialRecipe } from '../quant/recipe';
 import { GateFactory } from '../quant/gate';
 import { Prng } from '../data/prng';
+import { variableGrads } from '../nn/gradients';
 import { PatchSampler, batchTensors } from '../data/patches';
 import { upscaleImage } from '../eval/upscale';
 import { scorePair } from '../metrics/evaluate';
@@ -297,7 +298,7 @@ function trainStep(iteration: number, epoch: number, plan: EpochPlan, teacher: S
   let value: tf.Scalar;
   let grads: tf.NamedTensorMap;
   try {
-    ({ value, grads } = tf.variableGrads(() => {
+    ({ value, grads } = variableGrads(() => {
       const out = student.forward(lr);
       const l1 = l1Loss(out.sr, hr);
       const at = attentionTransferLoss(out.features, teacherFeatures);

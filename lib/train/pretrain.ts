@@ -8,6 +8,7 @@ import * as tf from '@tensorflow/tfjs';
 import { ModelConfig, buildNetwork } from '../models/factory';
 import { saveModel } from '../models/checkpoint';
 import { SrNetwork } from '../models/types';
+import { variableGrads } from '../nn/gradients';
 import { Adam } from './adam';
 import { l1Loss } from './losses';
 import { stepLrFactor } from './schedule';
@@ -45,7 +46,7 @@ export async function pretrain(config: PretrainConfig, pairs: readonly PatchSour
       adam.setLearningRates(stepLrFactor(it, config.halveEvery, 0.5));
       const { lr, hr } = batchTensors(sampler.nextBatch());
       try {
-        const { value, grads } = tf.variableGrads(() => l1Loss(network.forward(lr).sr, hr), adam.variables());
+        const { value, grads } = variableGrads(() => l1Loss(network.forward(lr).sr, hr), adam.variables());
         const loss = value.dataSync()[0];
         checkLoss(it, { l1: loss }, losses.length ? losses[losses.length - 1] : null);
         adam.step(grads);

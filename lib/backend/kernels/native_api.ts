@@ -8,11 +8,14 @@
  * with `tf.getKernel` before the native one was registered over it.
  */
 import * as tf from '@tensorflow/tfjs';
+import { adoptOutputs, flushReleases } from '../buffer_release';
 
 /** Functions of build/Release/ddtb_native.node (native/*.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
   /** What the addon was built with; `abi` changes when a calling convention changes. */
   info(): { onednn: string; threads: number; abi: number };
+  /** Detaches an ArrayBuffer, freeing its memory now (buffer_release.ts decides which). */
+  release(buffer: ArrayBuffer): boolean;
   /**
    * x: [N,H,W,CI] NHWC, filter: [KH,KW,CI,CO] HWIO, bias: [CO] or null, out: [N,OH,OW,CO].
    * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo].
@@ -66,7 +69,7 @@ export interface NativeAddon {
 
 /** The part of tfjs's cpu backend (MathBackendCPU) that the wrappers use. */
 export interface CpuBackendLike {
-  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues } };
+  data: { get(dataId: tf.DataId): { values?: tf.backend_util.BackendValues }; has(dataId: tf.DataId): boolean };
   makeTensorInfo(shape: number[], dtype: tf.DataType, values?: tf.backend_util.BackendValues): tf.TensorInfo;
   disposeIntermediateTensorInfo(info: tf.TensorInfo): void;
 }
@@ -117,9 +120,11 @@ export function nativeKernel(
 ): tf.KernelConfig {
   const c = counter(original.kernelName);
   const kernelFunc: tf.KernelFunc = (args) => {
+    flushReleases();
     const out = native(args, args.backend as CpuBackendLike);
     if (out !== null) {
       c.native++;
+      adoptOutputs(args.backend as CpuBackendLike, out, Object.values(args.inputs) as Array<tf.TensorInfo | undefined>);
       return out;
     }
     c.fallback++;
