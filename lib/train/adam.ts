@@ -42,7 +42,7 @@
  *     { name: 'bound', learningRate: 1e-2, params: [['body.0.quant_act1.alpha_upper', u], ...] },
  *     { name: 'base', learningRate: 1e-4, params: [['body.0.body.0.weight', w], ...] },
  *   ]);
- *   const { value, grads } = tf.variableGrads(lossFn, adam.variables());
+ *   const { value, grads } = variableGrads(lossFn, adam.variables());   // lib/nn/gradients (tf.variableGrads works too)
  *   adam.step(grads);                      // grads keyed by tfjs variable name
  *   tf.dispose([value, grads]);
  *   adam.setLearningRates(0.5);            // end of an epoch: every group at half its base rate

@@ -10,3 +10,5 @@ export { train, buildPair, TrainOptions, TrainResult } from './loop';
 export * from './train_checkpoint';
 export * from './train_data';
 export * from './pretrain';
+/** Gradients as tf.variableGrads, freeing saved tensors and used gradients during the backward pass. */
+export { variableGrads } from '../nn/gradients';
