@@ -46,7 +46,7 @@ interface Tracked {
 
 const stats: ReleaseStats = { released: 0, releasedBytes: 0, kept: 0 };
 /** Buffers our kernels made, each with the one data id that holds it. */
-let tracked = new WeakMap<ArrayBuffer, Tracked>();
+const tracked = new WeakMap<ArrayBuffer, Tracked>();
 let pending: ArrayBuffer[] = [];
 let release: ((buffer: ArrayBuffer) => boolean) | null = null;
 
@@ -76,10 +76,10 @@ function forget(values: unknown): void {
 }
 
 /**
- * Hooks `backend` (the cpu backend instance) so that disposing a tracked tensor queues its buffer
- * for `release`. Returns a function that removes the hooks.
+ * Hooks `backend` (the cpu backend instance, once per process) so that disposing a tracked tensor
+ * queues its buffer for `detach`.
  */
-export function installBufferRelease(backend: HookedBackend, detach: (buffer: ArrayBuffer) => boolean): () => void {
+export function installBufferRelease(backend: HookedBackend, detach: (buffer: ArrayBuffer) => boolean): void {
   const original = { readSync: backend.readSync, write: backend.write, move: backend.move, disposeData: backend.disposeData };
   release = detach;
   backend.readSync = function (this: HookedBackend, dataId) {
@@ -106,13 +106,6 @@ export function installBufferRelease(backend: HookedBackend, detach: (buffer: Ar
     }
     return result;
   };
-  return () => {
-    Object.assign(backend, original);
-    flushReleases();
-    release = null;
-    tracked = new WeakMap();
-    pending = [];
-  };
 }
 
 /**
@@ -121,17 +114,13 @@ export function installBufferRelease(backend: HookedBackend, detach: (buffer: Ar
  */
 export function adoptOutputs(backend: Pick<HookedBackend, 'data'>, outputs: tf.TensorInfo | tf.TensorInfo[], inputs: ReadonlyArray<tf.TensorInfo | undefined>): void {
   if (release === null) return;
-  const inputBuffers = new Set<ArrayBuffer>();
-  for (const t of inputs) {
-    if (!t) continue;   // an optional input left out (a conv without bias)
-    const b = bufferOf(backend.data.get(t.dataId)?.values);
-    if (b) inputBuffers.add(b);
-  }
+  // an optional input left out (a conv without bias) is undefined
+  const isInputBuffer = (b: ArrayBuffer) => inputs.some((t) => t !== undefined && bufferOf(backend.data.get(t.dataId)?.values) === b);
   for (const out of Array.isArray(outputs) ? outputs : [outputs]) {
     const values = backend.data.get(out.dataId)?.values;
     const b = bufferOf(values);
-    if (!b || !ArrayBuffer.isView(values) || values.byteOffset !== 0 || values.byteLength !== b.byteLength || b.byteLength === 0) continue;
-    if (inputBuffers.has(b) || tracked.has(b)) {
+    if (!b || (values as ArrayBufferView).byteOffset !== 0 || (values as ArrayBufferView).byteLength !== b.byteLength || b.byteLength === 0) continue;
+    if (isInputBuffer(b) || tracked.has(b)) {
       forget(values);
       continue;
     }

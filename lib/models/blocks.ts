@@ -4,7 +4,7 @@
  */
 import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
-import { Conv2d, ConvActivation, conv2dSame } from '../nn/conv';
+import { Conv2d, ConvActivation } from '../nn/conv';
 import { RandomSource } from '../nn/init';
 import { Container } from '../nn/container';
 import { ConvSite, WeightMethod } from '../quant/graph';
@@ -48,9 +48,8 @@ export class QuantConv2d extends Conv2d {
   }
   /** x through the (quantized) weight, then `activation`; `filter`, when given, replaces the quantized weight. */
   override forward(x: tf.Tensor4D, filter?: tf.Tensor4D, activation: ConvActivation = 'linear'): tf.Tensor4D {
-    if (filter) return conv2dSame(x, filter, this.bias, activation);
-    if (!this.quantizer || this.fullPrecisionWeights) return conv2dSame(x, this.weight as tf.Tensor4D, this.bias, activation);
-    return tf.tidy(() => conv2dSame(x, this.quantizer!(this.weight as tf.Tensor4D), this.bias, activation));
+    if (filter || !this.quantizer || this.fullPrecisionWeights) return super.forward(x, filter, activation);
+    return tf.tidy(() => super.forward(x, this.quantizer!(this.weight as tf.Tensor4D), activation));
   }
 }
 

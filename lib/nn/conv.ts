@@ -74,20 +74,13 @@ function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y:
  */
 export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, activation: ConvActivation = 'linear'): tf.Tensor4D {
   const relu = activation === 'relu';
-  if (bias) {
-    const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, bi: tf.Tensor, save: tf.GradSaveFunc) => {
-      const y = fusedConvKernel(xi as tf.Tensor4D, wi as tf.Tensor4D, bi, activation);
-      save(relu ? [xi, wi, y] : [xi, wi]);
-      return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-        fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, true) };
-    }) as unknown as CustomOp);
-    return op(x, filter, bias) as tf.Tensor4D;
-  }
-  const op = tf.customGrad(((xi: tf.Tensor, wi: tf.Tensor, save: tf.GradSaveFunc) => {
-    const y = fusedConvKernel(xi as tf.Tensor4D, wi as tf.Tensor4D, null, activation);
+  const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xi, wi, bi] = args as tf.Tensor[];
+    const y = fusedConvKernel(xi as tf.Tensor4D, wi as tf.Tensor4D, bi ?? null, activation);
     save(relu ? [xi, wi, y] : [xi, wi]);
     return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) =>
-      fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, false) };
-  }) as unknown as CustomOp);
-  return op(x, filter) as tf.Tensor4D;
+      fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, bi !== undefined) };
+  }) as CustomOp);
+  return (bias ? op(x, filter, bias) : op(x, filter)) as tf.Tensor4D;
 }

@@ -16,16 +16,9 @@ import { setDynamicLayers } from '../../lib/models/dynamic';
 import { officialRecipe } from '../../lib/quant/recipe';
 import { l1Loss } from '../../lib/train/losses';
 import { Prng } from '../../lib/data/prng';
+import { seeded } from '../backend/native_helpers';
 
 ensureBackend();
-
-function seeded(shape: number[], seed: number, lo = -1, hi = 1): tf.Tensor {
-  const rng = Prng.fromSeed(seed);
-  const n = shape.reduce((a, b) => a * b, 1);
-  const v = new Float32Array(n);
-  for (let i = 0; i < n; i++) v[i] = lo + rng.nextFloat() * (hi - lo);
-  return tf.tensor(v, shape, 'float32');
-}
 
 /** Host copies of a gradient map, by name. */
 function host(grads: tf.NamedTensorMap): Map<string, Float32Array> {
