@@ -1,17 +1,24 @@
 // 2-D convolution kernels (forward with optional bias and ReLU, backward data, backward filter) on
 // oneDNN, for tfjs's layouts: activations NHWC, filters HWIO [KH, KW, CI, CO], float32.
 //
-// Activations are handed to oneDNN in place (memory format nhwc, no reorder). Filters are reordered
-// from HWIO into the layout the primitive asks for (`any`), which is about twice as fast as forcing
-// HWIO; the reorder of a 3x3x64x64 filter costs microseconds. Primitive descriptors, primitives and
-// the reorder buffers are cached per geometry and per JS thread (no locking).
+// Filters are reordered from HWIO into the layout the primitive asks for (`any`), which is about
+// twice as fast as forcing HWIO; the reorder of a 3x3x64x64 filter costs microseconds.
+// Activations: with layout 1 (the default) oneDNN picks their layout too (blocked, nChw8c on AVX2,
+// nChw16c on AVX-512) and they are reordered into it and back around each call, as PyTorch does for
+// NCHW tensors; its NHWC kernels trail the blocked ones (on an AVX2 machine, 16x48x48x64: forward
+// 18.9 -> 14.4 ms, filter gradient 33.6 -> 19.7 ms, for a reorder of 0.3-0.6 ms per side). The
+// reordered copies live in two scratch slots per JS thread. Layout 0 hands NHWC to oneDNN in place.
+// Primitive descriptors, primitives and the filter buffers are cached per geometry and per JS
+// thread (no locking).
 #include <oneapi/dnnl/dnnl.hpp>
 
 #ifdef _OPENMP
 #include <omp.h>
 #endif
 
+#include <cstdlib>
 #include <list>
+#include <new>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -47,6 +54,7 @@ struct Geometry {
   int64_t sh, sw, dh, dw;     // strides, dilations (1 = none)
   int64_t pt, pb, pl, pr;     // padding top, bottom, left, right
   int algo;                   // 0 direct, 1 winograd, 2 auto
+  int layout;                 // activations: 0 NHWC in place, 1 oneDNN's choice with reorders
 
   memory::dims Src() const { return {n, ci, ih, iw}; }
   memory::dims Dst() const { return {n, co, oh, ow}; }
@@ -63,7 +71,7 @@ struct Geometry {
     std::ostringstream k;
     k << kind << ':' << threads << ':' << n << ',' << ih << ',' << iw << ',' << ci << ',' << kh << ',' << kw << ',' << co << ','
       << oh << ',' << ow << ',' << sh << ',' << sw << ',' << dh << ',' << dw << ',' << pt << ',' << pb << ','
-      << pl << ',' << pr << ',' << algo << ',' << bias << ',' << relu;
+      << pl << ',' << pr << ',' << algo << ',' << layout << ',' << bias << ',' << relu;
     return k.str();
   }
 };
@@ -99,19 +107,21 @@ class ThreadScope {
 /**
  * Reads the geometry from the arguments: input shape [N,H,W,CI], filter shape [KH,KW,CI,CO],
  * output shape [N,OH,OW,CO], and conv = [strideH, strideW, dilationH, dilationW, padTop, padBottom,
- * padLeft, padRight, algo]. Throws a RangeError when oneDNN's size rule does not give the output size.
+ * padLeft, padRight, algo, layout]. Throws a RangeError when oneDNN's size rule does not give the
+ * output size.
  */
 Geometry ReadGeometry(Napi::Env env, const std::vector<int64_t>& x, const std::vector<int64_t>& w,
                       const std::vector<int64_t>& y, const std::vector<int64_t>& c) {
-  if (x.size() != 4 || w.size() != 4 || y.size() != 4 || c.size() != 9) {
-    throw Napi::RangeError::New(env, "conv2d: expected rank-4 shapes and 9 geometry values");
+  if (x.size() != 4 || w.size() != 4 || y.size() != 4 || c.size() != 10) {
+    throw Napi::RangeError::New(env, "conv2d: expected rank-4 shapes and 10 geometry values");
   }
   Geometry g{x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2], c[0], c[1], c[2], c[3],
-             c[4], c[5], c[6], c[7], static_cast<int>(c[8])};
+             c[4], c[5], c[6], c[7], static_cast<int>(c[8]), static_cast<int>(c[9])};
   const int64_t ekh = (g.kh - 1) * g.dh + 1, ekw = (g.kw - 1) * g.dw + 1;
   const bool ok = w[2] == g.ci && y[0] == g.n && y[3] == g.co && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 &&
                   g.ih + g.pt + g.pb - ekh >= 0 && g.iw + g.pl + g.pr - ekw >= 0 &&
-                  (g.ih + g.pt + g.pb - ekh) / g.sh + 1 == g.oh && (g.iw + g.pl + g.pr - ekw) / g.sw + 1 == g.ow;
+                  (g.ih + g.pt + g.pb - ekh) / g.sh + 1 == g.oh && (g.iw + g.pl + g.pr - ekw) / g.sw + 1 == g.ow &&
+                  (g.layout == 0 || g.layout == 1);
   if (!ok) throw Napi::RangeError::New(env, "conv2d: inconsistent shapes, strides or padding");
   return g;
 }
@@ -124,10 +134,28 @@ dnnl::algorithm Algorithm(int algo) {
   }
 }
 
+memory::desc NhwcSrc(const Geometry& g) { return memory::desc(g.Src(), dt::f32, tag::nhwc); }
+memory::desc NhwcDst(const Geometry& g) { return memory::desc(g.Dst(), dt::f32, tag::nhwc); }
+
+enum class Pass { kForward, kBackwardData, kBackwardWeights };
+
+/**
+ * The activation format a pass asks oneDNN for: `any` (its blocked layout) with layout 1, NHWC with
+ * layout 0. One exception, measured: the input gradient of a conv with under 8 output channels
+ * (an SR network's last conv, 64 -> 3) is faster on NHWC in place (1x512x512: 7.2 ms against 13 ms
+ * blocked), while its forward and filter gradient are faster blocked (49.7 -> 27 ms, 61 -> 17 ms).
+ */
+tag ActivationTag(const Geometry& g, Pass pass) {
+  if (g.layout == 0) return tag::nhwc;
+  if (pass == Pass::kBackwardData && g.co < 8) return tag::nhwc;
+  return tag::any;
+}
+
 /** Forward primitive descriptor; Winograd/auto fall back to direct when oneDNN has no such implementation. */
-dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu) {
-  memory::desc src(g.Src(), dt::f32, tag::nhwc);
-  memory::desc dst(g.Dst(), dt::f32, tag::nhwc);
+dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu,
+                                                      Pass pass = Pass::kForward) {
+  memory::desc src(g.Src(), dt::f32, ActivationTag(g, pass));
+  memory::desc dst(g.Dst(), dt::f32, ActivationTag(g, pass));
   memory::desc wts(g.Weights(), dt::f32, tag::any);
   memory::desc bia({g.co}, dt::f32, tag::x);
   dnnl::primitive_attr attr;
@@ -153,56 +181,115 @@ dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bi
   return make(dnnl::algorithm::convolution_direct);
 }
 
-/** A reorder between a user layout and a primitive's layout, with the buffer for the primitive side. */
+/**
+ * Memory for activations in a primitive's layout: two slots per JS thread (a pass reorders at most
+ * one input and one output), each grown to the largest size asked for and kept, so the pages are
+ * faulted in once. Training an EDSR x4 at batch 16, 48x48 grows them to its largest conv output,
+ * 16x96x96x256 floats (151 MB).
+ */
+class Scratch {
+ public:
+  Scratch() = default;
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  ~Scratch() {
+    for (Slot& s : slots_) std::free(s.data);
+  }
+
+  float* Get(int slot, size_t bytes) {
+    Slot& s = slots_[slot];
+    if (bytes > s.bytes) {
+      const size_t rounded = (bytes + 4095) / 4096 * 4096;
+      void* fresh = std::aligned_alloc(4096, rounded);
+      if (fresh == nullptr) throw std::bad_alloc();
+      std::free(s.data);
+      s.data = static_cast<float*>(fresh);
+      s.bytes = rounded;
+    }
+    return s.data;
+  }
+
+ private:
+  struct Slot {
+    float* data = nullptr;
+    size_t bytes = 0;
+  };
+  Slot slots_[2];
+};
+
+thread_local Scratch scratch;
+
+/** A reorder between a user layout and a primitive's layout; the primitive side's buffer is the caller's. */
 struct Relayout {
   bool needed = false;
   memory::desc user, inner;
   dnnl::reorder prim;
-  std::unique_ptr<float[]> buf;
 
   void Init(const memory::desc& user_md, const memory::desc& inner_md, bool to_inner) {
     user = user_md;
     inner = inner_md;
     needed = !(user_md == inner_md);
     if (!needed) return;
-    buf.reset(new float[inner_md.get_size() / sizeof(float) + 16]);
     prim = to_inner ? dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), user_md, Engine(), inner_md))
                     : dnnl::reorder(dnnl::reorder::primitive_desc(Engine(), inner_md, Engine(), user_md));
   }
 
-  /** Memory for the primitive: the user's data in place, or the reordered copy. */
-  dnnl::memory ToInner(float* user_data) {
+  size_t InnerBytes() const { return inner.get_size(); }
+
+  /** Memory for the primitive: the user's data in place, or its copy reordered into `buf`. */
+  dnnl::memory ToInner(float* user_data, float* buf) {
     dnnl::memory u(user, Engine(), user_data);
     if (!needed) return u;
-    dnnl::memory in(inner, Engine(), buf.get());
+    dnnl::memory in(inner, Engine(), buf);
     prim.execute(Stream(), u, in);
     return in;
   }
 
-  dnnl::memory Inner(float* user_data) {
-    return needed ? dnnl::memory(inner, Engine(), buf.get()) : dnnl::memory(user, Engine(), user_data);
+  /** Memory the primitive writes: the user's array in place, or `buf` (then FromInner). */
+  dnnl::memory Inner(float* user_data, float* buf) {
+    return needed ? dnnl::memory(inner, Engine(), buf) : dnnl::memory(user, Engine(), user_data);
   }
 
-  void FromInner(float* user_data) {
+  void FromInner(float* buf, float* user_data) {
     if (!needed) return;
-    dnnl::memory in(inner, Engine(), buf.get()), u(user, Engine(), user_data);
+    dnnl::memory in(inner, Engine(), buf), u(user, Engine(), user_data);
     prim.execute(Stream(), in, u);
   }
 };
 
+/** A relayout of small data (filters) that owns the buffer of the primitive's side. */
+struct OwnedRelayout {
+  Relayout r;
+  std::unique_ptr<float[]> buf;
+
+  void Init(const memory::desc& user_md, const memory::desc& inner_md, bool to_inner) {
+    r.Init(user_md, inner_md, to_inner);
+    if (r.needed) buf.reset(new float[inner_md.get_size() / sizeof(float) + 16]);
+  }
+  dnnl::memory ToInner(float* user_data) { return r.ToInner(user_data, buf.get()); }
+  dnnl::memory Inner(float* user_data) { return r.Inner(user_data, buf.get()); }
+  void FromInner(float* user_data) { r.FromInner(buf.get(), user_data); }
+};
+
+/** The scratch slot's buffer for a relayout that needs one, else null (the user's array is used). */
+float* ScratchFor(const Relayout& r, int slot) { return r.needed ? scratch.Get(slot, r.InnerBytes()) : nullptr; }
+
 struct ForwardEntry {
   dnnl::convolution_forward prim;
-  Relayout weights;
+  OwnedRelayout weights;
+  Relayout src, dst;
 };
 
 struct BackwardDataEntry {
   dnnl::convolution_backward_data prim;
-  Relayout weights;
+  OwnedRelayout weights;
+  Relayout diff_dst, diff_src;
 };
 
 struct BackwardWeightsEntry {
   dnnl::convolution_backward_weights prim;
-  Relayout weights;
+  OwnedRelayout weights;
+  Relayout src, diff_dst;
 };
 
 /** A small least-recently-used cache of entries by key. */
@@ -247,6 +334,8 @@ Napi::Value Guard(const Napi::CallbackInfo& info, const char* kernel, F body) {
     return body();
   } catch (const dnnl::error& e) {
     throw Napi::Error::New(info.Env(), std::string(kernel) + ": oneDNN error: " + e.what());
+  } catch (const std::bad_alloc&) {
+    throw Napi::Error::New(info.Env(), std::string(kernel) + ": out of memory for the reordered activations");
   }
 }
 
@@ -279,18 +368,22 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
     ForwardEntry* e = forward_cache.Find(key);
     if (e == nullptr) {
       auto pd = ForwardDesc(g, has_bias, relu);
-      ForwardEntry fresh{dnnl::convolution_forward(pd), {}};
+      ForwardEntry fresh{dnnl::convolution_forward(pd), {}, {}, {}};
       fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
+      fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
+      fresh.dst.Init(NhwcDst(g), pd.dst_desc(), false);
       e = forward_cache.Insert(key, std::move(fresh));
     }
     float* yp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ys)), &yp);
-    dnnl::memory src(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), x.data);
-    dnnl::memory dst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), yp);
-    std::unordered_map<int, dnnl::memory> args{
-        {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)}, {DNNL_ARG_DST, dst}};
+    float* src_buf = ScratchFor(e->src, 0);
+    float* dst_buf = ScratchFor(e->dst, 1);
+    std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, e->src.ToInner(x.data, src_buf)},
+                                               {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)},
+                                               {DNNL_ARG_DST, e->dst.Inner(yp, dst_buf)}};
     if (has_bias) args.emplace(DNNL_ARG_BIAS, dnnl::memory(memory::desc({g.co}, dt::f32, tag::x), Engine(), b.data));
     e->prim.execute(Stream(), args);
+    e->dst.FromInner(dst_buf, yp);
     Stream().wait();
     return out;
   });
@@ -316,8 +409,9 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     const std::string key = g.Key("bwd_data", false, false, threads.threads());
     BackwardDataEntry* e = backward_data_cache.Find(key);
     if (e == nullptr) {
-      auto hint = ForwardDesc(g, false, false);
-      memory::desc dsrc(g.Src(), dt::f32, tag::nhwc), ddst(g.Dst(), dt::f32, tag::nhwc);
+      auto hint = ForwardDesc(g, false, false, Pass::kBackwardData);
+      const tag at = ActivationTag(g, Pass::kBackwardData);
+      memory::desc dsrc(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
       memory::desc wts(g.Weights(), dt::f32, tag::any);
       auto make = [&](dnnl::algorithm a) {
         dnnl::convolution_backward_data::desc d(a, dsrc, wts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
@@ -333,17 +427,20 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
         }
       }
       if (!made) pd = make(dnnl::algorithm::convolution_direct);
-      BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}};
+      BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}, {}, {}};
       fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
+      fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
+      fresh.diff_src.Init(NhwcSrc(g), pd.diff_src_desc(), false);
       e = backward_data_cache.Insert(key, std::move(fresh));
     }
     float* xp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(xs)), &xp);
-    dnnl::memory ddst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), dy.data);
-    dnnl::memory dsrc(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), xp);
-    e->prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, ddst},
+    float* ddst_buf = ScratchFor(e->diff_dst, 0);
+    float* dsrc_buf = ScratchFor(e->diff_src, 1);
+    e->prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, e->diff_dst.ToInner(dy.data, ddst_buf)},
                                {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)},
-                               {DNNL_ARG_DIFF_SRC, dsrc}});
+                               {DNNL_ARG_DIFF_SRC, e->diff_src.Inner(xp, dsrc_buf)}});
+    e->diff_src.FromInner(dsrc_buf, xp);
     Stream().wait();
     return out;
   });
@@ -369,8 +466,9 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     const std::string key = g.Key("bwd_weights", false, false, threads.threads());
     BackwardWeightsEntry* e = backward_weights_cache.Find(key);
     if (e == nullptr) {
-      auto hint = ForwardDesc(g, false, false);
-      memory::desc src(g.Src(), dt::f32, tag::nhwc), ddst(g.Dst(), dt::f32, tag::nhwc);
+      auto hint = ForwardDesc(g, false, false, Pass::kBackwardWeights);
+      const tag at = ActivationTag(g, Pass::kBackwardWeights);
+      memory::desc src(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
       memory::desc dwts(g.Weights(), dt::f32, tag::any);
       auto make = [&](dnnl::algorithm a) {
         dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
@@ -386,15 +484,18 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
         }
       }
       if (!made) pd = make(dnnl::algorithm::convolution_direct);
-      BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}};
+      BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}};
       fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
+      fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
+      fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
       e = backward_weights_cache.Insert(key, std::move(fresh));
     }
     float* wp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
-    dnnl::memory src(memory::desc(g.Src(), dt::f32, tag::nhwc), Engine(), x.data);
-    dnnl::memory ddst(memory::desc(g.Dst(), dt::f32, tag::nhwc), Engine(), dy.data);
-    e->prim.execute(Stream(), {{DNNL_ARG_SRC, src}, {DNNL_ARG_DIFF_DST, ddst},
+    float* src_buf = ScratchFor(e->src, 0);
+    float* ddst_buf = ScratchFor(e->diff_dst, 1);
+    e->prim.execute(Stream(), {{DNNL_ARG_SRC, e->src.ToInner(x.data, src_buf)},
+                               {DNNL_ARG_DIFF_DST, e->diff_dst.ToInner(dy.data, ddst_buf)},
                                {DNNL_ARG_DIFF_WEIGHTS, e->weights.Inner(wp)}});
     e->weights.FromInner(wp);
     Stream().wait();
@@ -402,13 +503,28 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
   });
 }
 
-/** convImplementations(kind, xShape, filterShape, outShape, conv) -> name of oneDNN's implementation. */
-Napi::Value ConvImplementation(const Napi::CallbackInfo& info) {
-  return Guard(info, "convImplementation", [&]() -> Napi::Value {
+/** "nhwc" when `md` is the NHWC layout of `dims`, "blocked" when it has inner channel blocks, else "plain". */
+const char* LayoutName(const memory::desc& md, const memory::dims& dims) {
+  if (md == memory::desc(dims, dt::f32, tag::nhwc)) return "nhwc";
+  return md.data.format_desc.blocking.inner_nblks > 0 ? "blocked" : "plain";
+}
+
+/**
+ * convForwardLayouts(xShape, filterShape, outShape, conv) -> { impl, src, dst }: the forward
+ * primitive oneDNN picks for this geometry (its implementation name) and the layouts of its input
+ * and output ("nhwc": in place; "blocked" or "plain": reordered around the call).
+ */
+Napi::Value ConvForwardLayouts(const Napi::CallbackInfo& info) {
+  return Guard(info, "convForwardLayouts", [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     Geometry g = ReadGeometry(env, ArgInts(info, 0, "x shape"), ArgInts(info, 1, "filter shape"),
                               ArgInts(info, 2, "output shape"), ArgInts(info, 3, "geometry"));
-    return Napi::String::New(env, ForwardDesc(g, false, false).impl_info_str());
+    auto pd = ForwardDesc(g, false, false);
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("impl", pd.impl_info_str());
+    o.Set("src", LayoutName(pd.src_desc(), g.Src()));
+    o.Set("dst", LayoutName(pd.dst_desc(), g.Dst()));
+    return o;
   });
 }
 
@@ -418,7 +534,7 @@ void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
-  exports.Set("convImplementation", Napi::Function::New(env, ConvImplementation));
+  exports.Set("convForwardLayouts", Napi::Function::New(env, ConvForwardLayouts));
 }
 
 }  // namespace ddtb

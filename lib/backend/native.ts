@@ -8,7 +8,8 @@
  * says why and how to enable it (`ddtb doctor` prints it).
  *
  * Conv algorithm: direct by default; `DDTB_WINOGRAD=1` asks oneDNN for Winograd where it has one
- * (3x3, stride 1), at a float32 error larger than direct's.
+ * (3x3, stride 1), at a float32 error larger than direct's. Conv activations are reordered into
+ * oneDNN's blocked layout around each call; `DDTB_CONV_LAYOUT=nhwc` keeps them NHWC in place.
  */
 import * as fs from 'fs';
 import * as path from 'path';
@@ -40,7 +41,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 7;
+const expectedAbi = 8;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 

@@ -14,7 +14,8 @@ import * as tf from '@tensorflow/tfjs';
 import {
   assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded,
 } from './native_helpers';
-import { withPureJsKernels } from '../../lib/backend/native';
+import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
+import { convLayout, planConv } from '../../lib/backend/kernels/native_api';
 
 const skip = nativeSkip();
 
@@ -140,6 +141,78 @@ describe('native conv gradients against pure JS', () => {
         assert.ok(rel < 1e-5, `gradient ${k}: relative difference ${rel}`);
       });
     }));
+});
+
+/** Runs `fn` with DDTB_CONV_LAYOUT set to `value` (unset for undefined), restoring it afterwards. */
+function withConvLayout<T>(value: string | undefined, fn: () => T): T {
+  const saved = process.env.DDTB_CONV_LAYOUT;
+  if (value === undefined) delete process.env.DDTB_CONV_LAYOUT;
+  else process.env.DDTB_CONV_LAYOUT = value;
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env.DDTB_CONV_LAYOUT;
+    else process.env.DDTB_CONV_LAYOUT = saved;
+  }
+}
+
+describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_LAYOUT=nhwc in place)', () => {
+  test('DDTB_CONV_LAYOUT: blocked by default, nhwc on request, anything else a clear error', () => {
+    assert.strictEqual(withConvLayout(undefined, convLayout), 1);
+    assert.strictEqual(withConvLayout('blocked', convLayout), 1);
+    assert.strictEqual(withConvLayout('nhwc', convLayout), 0);
+    assert.throws(() => withConvLayout('NCHW', convLayout), /DDTB_CONV_LAYOUT must be 'blocked' \(the default\) or 'nhwc', got 'NCHW'/);
+  });
+
+  test('the forward conv of an EDSR body reorders into a blocked layout by default and runs NHWC in place on request',
+    { skip }, () => {
+      const addon = nativeAddon()!;
+      const layouts = (value: string | undefined) => withConvLayout(value, () => {
+        const plan = planConv([2, 12, 12, 64], [3, 3, 64, 64], 1, 1, 'same', undefined, 'NHWC')!;
+        return addon.convForwardLayouts(plan.xShape, plan.filterShape, plan.outShape, plan.conv);
+      });
+      const blocked = layouts(undefined), nhwc = layouts('nhwc');
+      assert.deepStrictEqual([blocked.src, blocked.dst], ['blocked', 'blocked'], `default: ${JSON.stringify(blocked)}`);
+      assert.deepStrictEqual([nhwc.src, nhwc.dst], ['nhwc', 'nhwc'], `nhwc: ${JSON.stringify(nhwc)}`);
+    });
+
+  // channel counts off the 8/16 blocks (padded inside oneDNN), a 64 -> 3 tail whose input gradient
+  // stays NHWC, a strided conv and a 1x1
+  const layoutCases: ConvCase[] = [
+    { x: [2, 11, 13, 12], k: [3, 3], co: 20 },
+    { x: [1, 17, 9, 64], k: [3, 3], co: 3 },
+    { x: [2, 9, 9, 5], k: [3, 3], co: 24, strides: 2 },
+    { x: [1, 7, 7, 40], k: [1, 1], co: 16 },
+  ];
+  for (const value of ['blocked', 'nhwc']) {
+    layoutCases.forEach((c, i) => {
+      test(`${value}: all three passes within the bound of pure JS, ${name(c)}`, { skip }, () => withConvLayout(value, () =>
+        tf.tidy(() => {
+          const x = seeded(c.x, 140 + i), w = seeded([c.k[0], c.k[1], c.x[3], c.co], 150 + i, -0.5, 0.5);
+          const attrs = attrsOf(c);
+          const y = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
+          assert.strictEqual(y.native, 1, 'Conv2D ran natively');
+          const yMag = withPureJsKernels(() => tf.engine().runKernel('Conv2D', { x: tf.abs(x), filter: tf.abs(w) },
+            attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+          within(y.result.native, y.result.js, yMag, c.k[0] * c.k[1] * c.x[3], 'Conv2D');
+
+          const dy = seeded(y.result.js.shape, 160 + i);
+          const inAttrs = { ...attrs, inputShape: c.x };
+          const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
+          assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
+          const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
+            { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+          within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
+
+          const fAttrs = { ...attrs, filterShape: w.shape };
+          const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
+          assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
+          const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
+            { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+          within(dw.result.native, dw.result.js, dwMag, dy.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
+        })));
+    });
+  }
 });
 
 describe('conv cases the addon hands to the pure-JS kernel', () => {

@@ -18,7 +18,7 @@ export interface NativeAddon {
   release(buffer: ArrayBuffer): boolean;
   /**
    * x: [N,H,W,CI] NHWC, filter: [KH,KW,CI,CO] HWIO, bias: [CO] or null, out: [N,OH,OW,CO].
-   * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo].
+   * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo, layout].
    * relu: max(0, .) after the bias.
    */
   conv2dForward(x: Float32Array, xShape: number[], filter: Float32Array, filterShape: number[],
@@ -29,8 +29,12 @@ export interface NativeAddon {
   /** dfilter [KH,KW,CI,CO] (HWIO) from x [N,H,W,CI] and dy [N,OH,OW,CO]. */
   conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],
     filterShape: number[], conv: number[]): Float32Array;
-  /** Name of the oneDNN implementation the forward conv of this geometry uses (diagnostics). */
-  convImplementation(xShape: number[], filterShape: number[], outShape: number[], conv: number[]): string;
+  /**
+   * The forward conv oneDNN picks for this geometry (diagnostics): its implementation name and the
+   * layouts of its input and output ('nhwc' in place; 'blocked' or 'plain' reordered around the call).
+   */
+  convForwardLayouts(xShape: number[], filterShape: number[], outShape: number[], conv: number[]):
+    { impl: string; src: 'nhwc' | 'blocked' | 'plain'; dst: 'nhwc' | 'blocked' | 'plain' };
   /** Broadcast a (op) b, float32; op: 0 add, 1 sub, 2 mul, 3 div. Output has the broadcast shape. */
   binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array;
   /** op: 0 relu, 1 step (x > 0 ? 1 : alpha; NaN stays NaN), 2 abs, 3 neg. */
@@ -145,6 +149,18 @@ export function convAlgorithm(): number {
   return process.env.DDTB_WINOGRAD === '1' ? 1 : 0;
 }
 
+/**
+ * Activation layout inside the addon's convs: 1 (default) lets oneDNN pick its blocked layout and
+ * reorders NHWC into it and back around each call; 0 (`DDTB_CONV_LAYOUT=nhwc`) runs oneDNN's NHWC
+ * kernels on the tensors in place. Both compute the same sums up to float32 rounding order.
+ */
+export function convLayout(): number {
+  const v = process.env.DDTB_CONV_LAYOUT;
+  if (v === undefined || v === '' || v === 'blocked') return 1;
+  if (v === 'nhwc') return 0;
+  throw new Error(`DDTB_CONV_LAYOUT must be 'blocked' (the default) or 'nhwc', got '${v}'`);
+}
+
 /** Native geometry of a 2-D convolution, in the addon's `conv` layout, with the output shape. */
 export interface ConvPlan {
   readonly xShape: number[];
@@ -187,6 +203,6 @@ export function planConv(
     filterShape: [info.filterHeight, info.filterWidth, info.inChannels, info.outChannels],
     outShape: [info.batchSize, info.outHeight, info.outWidth, info.outChannels],
     conv: [info.strideHeight, info.strideWidth, info.dilationHeight, info.dilationWidth,
-      top, bottom, left, right, convAlgorithm()],
+      top, bottom, left, right, convAlgorithm(), convLayout()],
   };
 }
