@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import {
-  assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded,
+  assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded, seededValues,
 } from './native_helpers';
 import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
 import { convLayout, planConv } from '../../lib/backend/kernels/native_api';
@@ -184,6 +184,50 @@ describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_L
     { x: [2, 9, 9, 5], k: [3, 3], co: 24, strides: 2 },
     { x: [1, 7, 7, 40], k: [1, 1], co: 16 },
   ];
+  // few outputs on channels in 8s: the forward pass of conv_narrow.cc (borders, widths under a
+  // pixel block, a 9x9 SRResNet tail, a 1x1)
+  const narrowCases: Array<[ConvCase, 'linear' | 'relu', boolean]> = [
+    [{ x: [2, 13, 29, 64], k: [3, 3], co: 3 }, 'linear', true],
+    [{ x: [1, 5, 2, 8], k: [3, 3], co: 1 }, 'relu', true],
+    [{ x: [1, 17, 19, 16], k: [9, 9], co: 3 }, 'linear', false],
+    [{ x: [3, 6, 31, 24], k: [1, 1], co: 2 }, 'relu', false],
+    [{ x: [1, 9, 14, 32], k: [5, 3], co: 4 }, 'relu', true],
+  ];
+  narrowCases.forEach(([c, activation, withBias], i) => {
+    test(`narrow forward: ${name(c)}, ${activation}${withBias ? ' + bias' : ''}`, { skip }, () => tf.tidy(() => {
+      const x = seeded(c.x, 170 + i), w = seeded([c.k[0], c.k[1], c.x[3], c.co], 180 + i, -0.5, 0.5);
+      const bias = seeded([c.co], 190 + i);
+      const attrs = { ...attrsOf(c), activation, dimRoundingMode: undefined };
+      const inputs: tf.NamedTensorMap = withBias ? { x, filter: w, bias } : { x, filter: w };
+      const calls = countCalls('FusedConv2D', () => bothWays('FusedConv2D', inputs, attrs));
+      assert.strictEqual(calls.native, 1, 'FusedConv2D ran natively');
+      const absInputs: tf.NamedTensorMap = withBias
+        ? { x: tf.abs(x), filter: tf.abs(w), bias: tf.abs(bias) } : { x: tf.abs(x), filter: tf.abs(w) };
+      const mag = withPureJsKernels(() => tf.engine().runKernel('FusedConv2D', absInputs,
+        { ...attrs, activation: 'linear' } as unknown as tf.NamedAttrMap) as tf.Tensor);
+      within(calls.result.native, calls.result.js, mag, c.k[0] * c.k[1] * c.x[3] + 1, 'FusedConv2D');
+      const onednn = withConvLayout('nhwc', () => tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      within(onednn, calls.result.js, mag, c.k[0] * c.k[1] * c.x[3] + 1, 'FusedConv2D');
+      if (activation === 'relu') assert.ok(calls.result.native.min().dataSync()[0] >= 0, 'relu output >= 0');
+    }));
+  });
+
+  test('narrow forward keeps NaN through the ReLU and gives +0 for negative sums, as Math.max(0, v)', { skip }, () => tf.tidy(() => {
+    const xv = seededValues(1 * 3 * 4 * 8, 200);
+    xv[0] = NaN;  // reaches the outputs whose taps cover pixel (0, 0)
+    const x = tf.tensor4d(xv, [1, 3, 4, 8]);
+    const w = tf.fill([3, 3, 8, 3], -1) as tf.Tensor4D;
+    const attrs = { ...attrsOf({ x: [1, 3, 4, 8], k: [3, 3], co: 3 }), activation: 'relu', dimRoundingMode: undefined };
+    const { native, js } = bothWays('FusedConv2D', { x: tf.abs(x), filter: w }, attrs);
+    const a = native.dataSync(), e = js.dataSync();
+    let nans = 0;
+    for (let k = 0; k < e.length; k++) {
+      if (Number.isNaN(e[k])) { nans++; assert.ok(Number.isNaN(a[k]), `element ${k}: NaN expected, got ${a[k]}`); }
+      else assert.ok(Object.is(a[k], e[k]), `element ${k}: ${a[k]}, pure JS gives ${e[k]}`);
+    }
+    assert.ok(nans > 0 && nans < e.length, `some but not all outputs NaN (${nans} of ${e.length})`);
+  }));
+
   for (const value of ['blocked', 'nhwc']) {
     layoutCases.forEach((c, i) => {
       test(`${value}: all three passes within the bound of pure JS, ${name(c)}`, { skip }, () => withConvLayout(value, () =>
