@@ -192,9 +192,9 @@ dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bi
 }
 
 /**
- * Memory for activations in a primitive's layout: two slots per JS thread (a pass reorders at most
- * one input and one output), each grown to the largest size asked for and kept, so the pages are
- * faulted in once. Training an EDSR x4 at batch 16, 48x48 grows them to its largest conv output,
+ * Memory for activations in a primitive's layout: three slots per JS thread (a pass reorders at most
+ * one input and one output; the combined backward pass also keeps a ReLU-masked dy), each grown to
+ * the largest size asked for and kept, so the pages are faulted in once. Training an EDSR x4 at batch 16, 48x48 grows them to its largest conv output,
  * 16x96x96x256 floats (151 MB).
  */
 class Scratch {
@@ -224,7 +224,7 @@ class Scratch {
     float* data = nullptr;
     size_t bytes = 0;
   };
-  Slot slots_[2];
+  Slot slots_[3];
 };
 
 thread_local Scratch scratch;
@@ -337,6 +337,70 @@ thread_local Cache<BackwardWeightsEntry> backward_weights_cache(128);
 
 memory::desc UserWeights(const Geometry& g) { return memory::desc(g.Weights(), dt::f32, tag::hwio); }
 
+/** The cached BackwardData primitive for this geometry and thread count, created on first use. */
+BackwardDataEntry* BackwardDataFor(const Geometry& g, int threads) {
+  const std::string key = g.Key("bwd_data", false, false, threads);
+  BackwardDataEntry* e = backward_data_cache.Find(key);
+  if (e == nullptr) {
+    auto hint = ForwardDesc(g, false, false, Pass::kBackwardData);
+    const tag at = ActivationTag(g, Pass::kBackwardData);
+    memory::desc dsrc(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
+    memory::desc wts(g.Weights(), dt::f32, tag::any);
+    auto make = [&](dnnl::algorithm a) {
+      dnnl::convolution_backward_data::desc d(a, dsrc, wts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+      return dnnl::convolution_backward_data::primitive_desc(d, Engine(), hint);
+    };
+    dnnl::convolution_backward_data::primitive_desc pd;
+    bool made = false;
+    if (g.algo != 0) {
+      try {
+        pd = make(Algorithm(g.algo));
+        made = true;
+      } catch (const dnnl::error&) {
+      }
+    }
+    if (!made) pd = make(dnnl::algorithm::convolution_direct);
+    BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}, {}, {}};
+    fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
+    fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
+    fresh.diff_src.Init(NhwcSrc(g), pd.diff_src_desc(), false);
+    e = backward_data_cache.Insert(key, std::move(fresh));
+  }
+  return e;
+}
+
+/** The cached BackwardWeights primitive for this geometry and thread count, created on first use. */
+BackwardWeightsEntry* BackwardWeightsFor(const Geometry& g, int threads) {
+  const std::string key = g.Key("bwd_weights", false, false, threads);
+  BackwardWeightsEntry* e = backward_weights_cache.Find(key);
+  if (e == nullptr) {
+    auto hint = ForwardDesc(g, false, false, Pass::kBackwardWeights);
+    const tag at = ActivationTag(g, Pass::kBackwardWeights);
+    memory::desc src(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
+    memory::desc dwts(g.Weights(), dt::f32, tag::any);
+    auto make = [&](dnnl::algorithm a) {
+      dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+      return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
+    };
+    dnnl::convolution_backward_weights::primitive_desc pd;
+    bool made = false;
+    if (g.algo != 0) {
+      try {
+        pd = make(Algorithm(g.algo));
+        made = true;
+      } catch (const dnnl::error&) {
+      }
+    }
+    if (!made) pd = make(dnnl::algorithm::convolution_direct);
+    BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}};
+    fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
+    fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
+    fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
+    e = backward_weights_cache.Insert(key, std::move(fresh));
+  }
+  return e;
+}
+
 /** Runs `body`, turning oneDNN errors into JS errors that name the kernel. */
 template <typename F>
 Napi::Value Guard(const Napi::CallbackInfo& info, const char* kernel, F body) {
@@ -423,33 +487,7 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     CheckLength(env, w, ws, "Conv2DBackpropInput filter");
 
     ThreadScope threads(g);
-    const std::string key = g.Key("bwd_data", false, false, threads.threads());
-    BackwardDataEntry* e = backward_data_cache.Find(key);
-    if (e == nullptr) {
-      auto hint = ForwardDesc(g, false, false, Pass::kBackwardData);
-      const tag at = ActivationTag(g, Pass::kBackwardData);
-      memory::desc dsrc(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
-      memory::desc wts(g.Weights(), dt::f32, tag::any);
-      auto make = [&](dnnl::algorithm a) {
-        dnnl::convolution_backward_data::desc d(a, dsrc, wts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
-        return dnnl::convolution_backward_data::primitive_desc(d, Engine(), hint);
-      };
-      dnnl::convolution_backward_data::primitive_desc pd;
-      bool made = false;
-      if (g.algo != 0) {
-        try {
-          pd = make(Algorithm(g.algo));
-          made = true;
-        } catch (const dnnl::error&) {
-        }
-      }
-      if (!made) pd = make(dnnl::algorithm::convolution_direct);
-      BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}, {}, {}};
-      fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
-      fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
-      fresh.diff_src.Init(NhwcSrc(g), pd.diff_src_desc(), false);
-      e = backward_data_cache.Insert(key, std::move(fresh));
-    }
+    BackwardDataEntry* e = BackwardDataFor(g, threads.threads());
     float* xp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(xs)), &xp);
     float* ddst_buf = ScratchFor(e->diff_dst, 0);
@@ -480,33 +518,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     CheckLength(env, dy, ys, "Conv2DBackpropFilter dy");
 
     ThreadScope threads(g);
-    const std::string key = g.Key("bwd_weights", false, false, threads.threads());
-    BackwardWeightsEntry* e = backward_weights_cache.Find(key);
-    if (e == nullptr) {
-      auto hint = ForwardDesc(g, false, false, Pass::kBackwardWeights);
-      const tag at = ActivationTag(g, Pass::kBackwardWeights);
-      memory::desc src(g.Src(), dt::f32, at), ddst(g.Dst(), dt::f32, at);
-      memory::desc dwts(g.Weights(), dt::f32, tag::any);
-      auto make = [&](dnnl::algorithm a) {
-        dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
-        return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
-      };
-      dnnl::convolution_backward_weights::primitive_desc pd;
-      bool made = false;
-      if (g.algo != 0) {
-        try {
-          pd = make(Algorithm(g.algo));
-          made = true;
-        } catch (const dnnl::error&) {
-        }
-      }
-      if (!made) pd = make(dnnl::algorithm::convolution_direct);
-      BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}};
-      fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
-      fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
-      fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
-      e = backward_weights_cache.Insert(key, std::move(fresh));
-    }
+    BackwardWeightsEntry* e = BackwardWeightsFor(g, threads.threads());
     float* wp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
     float* src_buf = ScratchFor(e->src, 0);
@@ -516,6 +528,96 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
                                {DNNL_ARG_DIFF_WEIGHTS, e->weights.Inner(wp)}});
     e->weights.FromInner(wp);
     Stream().wait();
+    return out;
+  });
+}
+
+/**
+ * conv2dBackward(x, xShape, dy, dyShape, filter, filterShape, y | null, conv, withBias)
+ *   -> [dx, dfilter, dbias | null]
+ * Both gradients of a conv (and its bias), with dy first masked by a fused ReLU's output y when y is
+ * given: dy * step(y), step as tfjs's (1 where y > 0, NaN where y is NaN, else 0). The same
+ * primitives as conv2dBackpropInput and conv2dBackpropFilter, and the bias gradient in tfjs's Sum
+ * order, so the results are theirs bit for bit; what one call saves is the second reorder of dy,
+ * the masked dy's own tensor and the separate Step, Multiply and Sum kernels.
+ */
+Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
+  return Guard(info, "ConvSameGrad", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    F32View x = ArgF32(info, 0, "ConvSameGrad x");
+    std::vector<int64_t> xs = ArgInts(info, 1, "ConvSameGrad x shape");
+    F32View dy = ArgF32(info, 2, "ConvSameGrad dy");
+    std::vector<int64_t> ys = ArgInts(info, 3, "ConvSameGrad dy shape");
+    F32View w = ArgF32(info, 4, "ConvSameGrad filter");
+    std::vector<int64_t> ws = ArgInts(info, 5, "ConvSameGrad filter shape");
+    const bool masked = info[6].IsTypedArray();
+    Geometry g = ReadGeometry(env, xs, ws, ys, ArgInts(info, 7, "ConvSameGrad geometry"));
+    const bool with_bias = info[8].ToBoolean();
+    CheckLength(env, x, xs, "ConvSameGrad x");
+    CheckLength(env, dy, ys, "ConvSameGrad dy");
+    CheckLength(env, w, ws, "ConvSameGrad filter");
+    F32View y{nullptr, 0};
+    if (masked) {
+      y = ArgF32(info, 6, "ConvSameGrad y");
+      CheckLength(env, y, ys, "ConvSameGrad y");
+    }
+
+    ThreadScope threads(g);
+    BackwardDataEntry* bd = BackwardDataFor(g, threads.threads());
+    BackwardWeightsEntry* bw = BackwardWeightsFor(g, threads.threads());
+
+    const int64_t n_dy = SizeOf(ys);
+    float* dyp = dy.data;
+    if (masked) {
+      dyp = scratch.Get(2, static_cast<size_t>(n_dy) * sizeof(float));
+      const float* dv = dy.data;
+      const float* yv = y.data;
+#pragma omp parallel for schedule(static) if (n_dy >= kParallelMin)
+      for (int64_t i = 0; i < n_dy; ++i) {
+        const float v = yv[i];
+        const float step = v != v ? v : (v > 0.0f ? 1.0f : 0.0f);
+        dyp[i] = dv[i] * step;
+      }
+    }
+
+    float *dxp = nullptr, *dwp = nullptr, *dbp = nullptr;
+    Napi::Float32Array dx = NewF32(env, static_cast<size_t>(SizeOf(xs)), &dxp);
+    Napi::Float32Array dw = NewF32(env, static_cast<size_t>(SizeOf(ws)), &dwp);
+    Napi::Value db = env.Null();
+    if (with_bias) {
+      Napi::Float32Array dbv = NewF32(env, static_cast<size_t>(g.co), &dbp);
+      ColumnSumsInOrder(dyp, n_dy / g.co, g.co, dbp);
+      db = dbv;
+    }
+
+    // input gradient: dy (reordered into slot 0 when the primitive wants another layout) -> dx
+    float* dy_buf = ScratchFor(bd->diff_dst, 0);
+    float* dx_buf = ScratchFor(bd->diff_src, 1);
+    bd->prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, bd->diff_dst.ToInner(dyp, dy_buf)},
+                                {DNNL_ARG_WEIGHTS, bd->weights.ToInner(w.data)},
+                                {DNNL_ARG_DIFF_SRC, bd->diff_src.Inner(dxp, dx_buf)}});
+    bd->diff_src.FromInner(dx_buf, dxp);
+
+    // filter gradient: reuses slot 0's dy when both primitives read dy in the same layout
+    dnnl::memory ddst;
+    if (!bw->diff_dst.needed) {
+      ddst = bw->diff_dst.Inner(dyp, nullptr);
+    } else if (bd->diff_dst.needed && bd->diff_dst.inner == bw->diff_dst.inner) {
+      ddst = dnnl::memory(bw->diff_dst.inner, Engine(), dy_buf);
+    } else {
+      ddst = bw->diff_dst.ToInner(dyp, ScratchFor(bw->diff_dst, 0));
+    }
+    float* x_buf = ScratchFor(bw->src, 1);
+    bw->prim.execute(Stream(), {{DNNL_ARG_SRC, bw->src.ToInner(x.data, x_buf)},
+                                {DNNL_ARG_DIFF_DST, ddst},
+                                {DNNL_ARG_DIFF_WEIGHTS, bw->weights.Inner(dwp)}});
+    bw->weights.FromInner(dwp);
+    Stream().wait();
+
+    Napi::Array out = Napi::Array::New(env, 3);
+    out.Set(0u, dx);
+    out.Set(1u, dw);
+    out.Set(2u, db);
     return out;
   });
 }
@@ -551,6 +653,7 @@ void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));
   exports.Set("convForwardLayouts", Napi::Function::New(env, ConvForwardLayouts));
 }
 

@@ -3,6 +3,8 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 namespace ddtb {
 
 void RegisterConv(Napi::Env env, Napi::Object exports);         // conv.cc
@@ -14,5 +16,8 @@ void RegisterFakeQuant(Napi::Env env, Napi::Object exports);    // fake_quant.cc
 void RegisterPamsQuant(Napi::Env env, Napi::Object exports);    // pams_quant.cc
 void RegisterPrelu(Napi::Env env, Napi::Object exports);        // prelu.cc
 void RegisterBatchNorm(Napi::Env env, Napi::Object exports);    // batchnorm.cc
+
+/** y[k] = sum over r of x[r * cols + k], in row order into a double: tfjs's Sum over the leading axes (reduce.cc). */
+void ColumnSumsInOrder(const float* x, int64_t rows, int64_t cols, float* y);
 
 }  // namespace ddtb

@@ -6,6 +6,8 @@
 import * as tf from '@tensorflow/tfjs';
 import { Module } from './module';
 import { RandomSource, uniformTensor, convInitBound } from './init';
+import { registerCompositeKernel } from '../backend/composite';
+import { ConvSameGrad, ConvSameGradAttrs } from '../backend/kernels/conv_same_grad';
 
 export interface Conv2dConfig {
   readonly inChannels: number;
@@ -54,15 +56,27 @@ function fusedConvKernel(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | 
 /**
  * The gradients of a fused conv, as tfjs's own `fused.conv2d` computes them (the same kernels in
  * the same order): dy through the activation, then the input gradient, the filter gradient and the
- * bias gradient (dy summed over N, H and W).
+ * bias gradient (dy summed over N, H and W). This is the `ConvSameGrad` kernel's definition; the
+ * native pack serves the same in one call (lib/backend/kernels/conv_same_grad.ts).
  */
-function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D | null, withBias: boolean): tf.Tensor[] {
-  const dyPre = y ? tf.mul(dy, tf.step(y)) as tf.Tensor4D : dy;
+export function convSameGradComposite(inputs: Readonly<Record<string, tf.Tensor>>, attrs: tf.NamedAttrMap): tf.Tensor[] {
+  const { dy, x, filter, y } = inputs;
+  const { withBias } = attrs as unknown as ConvSameGradAttrs;
+  const dyPre = y ? tf.mul(dy, tf.step(y)) : dy;
   const dx = tf.engine().runKernel('Conv2DBackpropInput', { dy: dyPre, filter },
     { ...SAME_CONV, dimRoundingMode: undefined, inputShape: x.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
   const dw = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy: dyPre },
     { ...SAME_CONV, dimRoundingMode: undefined, filterShape: filter.shape } as unknown as tf.NamedAttrMap) as tf.Tensor;
-  return withBias ? [dx, dw, tf.reshape(tf.sum(dyPre, [0, 1, 2]), [filter.shape[3]])] : [dx, dw];
+  return withBias ? [dx, dw, tf.reshape(tf.sum(dyPre, [0, 1, 2]), [filter.shape[3] as number])] : [dx, dw];
+}
+
+registerCompositeKernel(ConvSameGrad, convSameGradComposite);
+
+/** The gradients of conv2dSame: one ConvSameGrad kernel call. */
+function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D | null, withBias: boolean): tf.Tensor[] {
+  const inputs: tf.NamedTensorMap = y ? { dy, x, filter, y } : { dy, x, filter };
+  const attrs: ConvSameGradAttrs = { withBias };
+  return tf.engine().runKernel(ConvSameGrad, inputs, attrs as unknown as tf.NamedAttrMap) as unknown as tf.Tensor[];
 }
 
 /**

@@ -25,6 +25,7 @@ import { negConfig } from './neg';
 import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGradConfig } from './ddtb_fake_quant';
 import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGradConfig } from './pams_fake_quant';
 import { PreluShared, PreluSharedGrad, preluSharedConfig, preluSharedGradConfig } from './prelu_shared';
+import { ConvSameGrad, convSameGradConfig } from './conv_same_grad';
 import { BatchNormStats, BatchNormApply, BatchNormGrad, batchNormStatsConfig, batchNormApplyConfig, batchNormGradConfig } from './batch_norm';
 
 /** Wraps the addon around the original pure-JS kernel config. */
@@ -58,4 +59,5 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [BatchNormStats, batchNormStatsConfig],
   [BatchNormApply, batchNormApplyConfig],
   [BatchNormGrad, batchNormGradConfig],
+  [ConvSameGrad, convSameGradConfig],
 ];

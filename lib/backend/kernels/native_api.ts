@@ -30,6 +30,12 @@ export interface NativeAddon {
   conv2dBackpropFilter(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[],
     filterShape: number[], conv: number[]): Float32Array;
   /**
+   * Both gradients of a conv (kernels/conv_same_grad.ts): [dx, dfilter, dbias or null], dy first
+   * multiplied by step(y) when y is given.
+   */
+  conv2dBackward(x: Float32Array, xShape: number[], dy: Float32Array, dyShape: number[], filter: Float32Array,
+    filterShape: number[], y: Float32Array | null, conv: number[], withBias: boolean): [Float32Array, Float32Array, Float32Array | null];
+  /**
    * The forward conv oneDNN picks for this geometry (diagnostics): its implementation name and the
    * layouts of its input and output ('nhwc' in place; 'blocked' or 'plain' reordered around the call).
    */
