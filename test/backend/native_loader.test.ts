@@ -14,12 +14,13 @@ import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../lib/backend';
 import { kernelCalls, nativeAddon, registerNativeKernels, withPureJsKernels } from '../../lib/backend/native';
 import { nativeKernelFactories } from '../../lib/backend/kernels/all';
-// these modules define the composite kernels (DDTB and PAMS fake-quant, shared PReLU, BatchNorm)
-// that the pack also serves natively
+// these modules define the composite kernels (DDTB and PAMS fake-quant, shared PReLU, BatchNorm,
+// the conv backward ConvSameGrad) that the pack also serves natively
 import '../../lib/quant/ddtb_act';
 import '../../lib/quant/pams';
 import '../../lib/nn/prelu';
 import '../../lib/nn/batchnorm';
+import '../../lib/nn/conv';
 import { repoRoot } from '../helpers';
 import { nativeSkip, seeded } from './native_helpers';
 
