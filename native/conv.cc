@@ -7,7 +7,7 @@
 // nChw16c on AVX-512) and they are reordered into it and back around each call, as PyTorch does for
 // NCHW tensors; its NHWC kernels trail the blocked ones (on an AVX2 machine, 16x48x48x64: forward
 // 18.9 -> 14.4 ms, filter gradient 33.6 -> 19.7 ms, for a reorder of 0.3-0.6 ms per side). The
-// reordered copies live in two scratch slots per JS thread. Layout 0 hands NHWC to oneDNN in place.
+// reordered copies live in per-thread scratch slots (`Scratch`). Layout 0 hands NHWC to oneDNN in place.
 // Primitive descriptors, primitives and the filter buffers are cached per geometry and per JS
 // thread (no locking).
 #include <oneapi/dnnl/dnnl.hpp>
@@ -154,14 +154,32 @@ tag ActivationTag(const Geometry& g, Pass pass) {
 
 /**
  * Whether the forward pass goes to conv_narrow.cc instead of oneDNN: under 5 output channels, stride
- * 1, no dilation, layout 1. oneDNN's AVX2 direct conv reaches about 34 GFLOP/s for 64 -> 3 (and
+ * 1, no dilation, layout 1, where that kernel runs (NarrowConvSupported). oneDNN's AVX2 direct conv reaches about 34 GFLOP/s for 64 -> 3 (and
  * needs the input reordered first); see conv_narrow.cc.
  */
+NarrowConv NarrowOf(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl}; }
+
 bool UseNarrow(const Geometry& g) {
-  return g.layout == 1 && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0;
+  return g.layout == 1 && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
+         NarrowConvSupported(NarrowOf(g));
 }
 
-/** Forward primitive descriptor; Winograd/auto fall back to direct when oneDNN has no such implementation. */
+/**
+ * `make(algorithm)` for the geometry's algorithm; Winograd/auto fall back to direct when oneDNN has
+ * no such implementation for this geometry or machine.
+ */
+template <typename Make>
+auto WithDirectFallback(const Geometry& g, Make make) -> decltype(make(dnnl::algorithm::convolution_direct)) {
+  if (g.algo != 0) {
+    try {
+      return make(Algorithm(g.algo));
+    } catch (const dnnl::error&) {
+    }
+  }
+  return make(dnnl::algorithm::convolution_direct);
+}
+
+/** Forward primitive descriptor (see WithDirectFallback for the algorithm). */
 dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu,
                                                       Pass pass = Pass::kForward) {
   memory::desc src(g.Src(), dt::f32, ActivationTag(g, pass));
@@ -181,21 +199,14 @@ dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bi
                                                     g.Strides(), g.Dilates(), g.PadL(), g.PadR());
     return dnnl::convolution_forward::primitive_desc(d, attr, Engine());
   };
-  if (g.algo != 0) {
-    try {
-      return make(Algorithm(g.algo));
-    } catch (const dnnl::error&) {
-      // no Winograd implementation for this geometry or machine: use direct
-    }
-  }
-  return make(dnnl::algorithm::convolution_direct);
+  return WithDirectFallback(g, make);
 }
 
 /**
  * Memory for activations in a primitive's layout: three slots per JS thread (a pass reorders at most
  * one input and one output; the combined backward pass also keeps a ReLU-masked dy), each grown to
- * the largest size asked for and kept, so the pages are faulted in once. Training an EDSR x4 at batch 16, 48x48 grows them to its largest conv output,
- * 16x96x96x256 floats (151 MB).
+ * the largest size asked for and kept, so the pages are faulted in once. Training an EDSR x4 at
+ * batch 16, 48x48 grows them to its largest conv output, 16x96x96x256 floats (151 MB).
  */
 class Scratch {
  public:
@@ -350,16 +361,7 @@ BackwardDataEntry* BackwardDataFor(const Geometry& g, int threads) {
       dnnl::convolution_backward_data::desc d(a, dsrc, wts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
       return dnnl::convolution_backward_data::primitive_desc(d, Engine(), hint);
     };
-    dnnl::convolution_backward_data::primitive_desc pd;
-    bool made = false;
-    if (g.algo != 0) {
-      try {
-        pd = make(Algorithm(g.algo));
-        made = true;
-      } catch (const dnnl::error&) {
-      }
-    }
-    if (!made) pd = make(dnnl::algorithm::convolution_direct);
+    const auto pd = WithDirectFallback(g, make);
     BackwardDataEntry fresh{dnnl::convolution_backward_data(pd), {}, {}, {}};
     fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
     fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
@@ -382,16 +384,7 @@ BackwardWeightsEntry* BackwardWeightsFor(const Geometry& g, int threads) {
       dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
       return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
     };
-    dnnl::convolution_backward_weights::primitive_desc pd;
-    bool made = false;
-    if (g.algo != 0) {
-      try {
-        pd = make(Algorithm(g.algo));
-        made = true;
-      } catch (const dnnl::error&) {
-      }
-    }
-    if (!made) pd = make(dnnl::algorithm::convolution_direct);
+    const auto pd = WithDirectFallback(g, make);
     BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}};
     fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
     fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
@@ -438,11 +431,10 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
     }
 
     ThreadScope threads(g);
-    const NarrowConv narrow{g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl};
-    if (UseNarrow(g) && NarrowConvSupported(narrow)) {
+    if (UseNarrow(g)) {
       float* yp = nullptr;
       Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ys)), &yp);
-      NarrowConvForward(narrow, x.data, w.data, has_bias ? b.data : nullptr, relu, yp);
+      NarrowConvForward(NarrowOf(g), x.data, w.data, has_bias ? b.data : nullptr, relu, yp);
       return out;
     }
     const std::string key = g.Key("fwd", has_bias, relu, threads.threads());
@@ -629,17 +621,23 @@ const char* LayoutName(const memory::desc& md, const memory::dims& dims) {
 }
 
 /**
- * convForwardLayouts(xShape, filterShape, outShape, conv) -> { impl, src, dst }: the forward
- * primitive oneDNN picks for this geometry (its implementation name) and the layouts of its input
- * and output ("nhwc": in place; "blocked" or "plain": reordered around the call).
+ * convForwardLayouts(xShape, filterShape, outShape, conv) -> { impl, src, dst }: what runs the
+ * forward pass of this geometry (oneDNN's implementation name, or "conv_narrow:avx2") and the
+ * layouts of its input and output ("nhwc": in place; "blocked" or "plain": reordered around the call).
  */
 Napi::Value ConvForwardLayouts(const Napi::CallbackInfo& info) {
   return Guard(info, "convForwardLayouts", [&]() -> Napi::Value {
     Napi::Env env = info.Env();
     Geometry g = ReadGeometry(env, ArgInts(info, 0, "x shape"), ArgInts(info, 1, "filter shape"),
                               ArgInts(info, 2, "output shape"), ArgInts(info, 3, "geometry"));
-    auto pd = ForwardDesc(g, false, false);
     Napi::Object o = Napi::Object::New(env);
+    if (UseNarrow(g)) {
+      o.Set("impl", "conv_narrow:avx2");
+      o.Set("src", "nhwc");
+      o.Set("dst", "nhwc");
+      return o;
+    }
+    auto pd = ForwardDesc(g, false, false);
     o.Set("impl", pd.impl_info_str());
     o.Set("src", LayoutName(pd.src_desc(), g.Src()));
     o.Set("dst", LayoutName(pd.dst_desc(), g.Dst()));

@@ -98,6 +98,27 @@ describe('native Conv2D and FusedConv2D against pure JS', () => {
   }
 });
 
+/**
+ * Conv2DBackpropInput and Conv2DBackpropFilter of case `c` natively and in pure JS, each within the
+ * summation bound (K = KH*KW*CO terms for the input gradient, N*OH*OW for the filter gradient).
+ */
+function checkGradients(c: ConvCase, x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor): void {
+  const attrs = attrsOf(c);
+  const inAttrs = { ...attrs, inputShape: c.x };
+  const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
+  assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
+  const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
+    { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+  within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
+
+  const fAttrs = { ...attrs, filterShape: w.shape };
+  const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
+  assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
+  const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
+    { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+  within(dw.result.native, dw.result.js, dwMag, dy.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
+}
+
 /** The gradient cases: as `cases`, with the 64-channel one at batch 1 (the JS gradient kernels are slow). */
 const gradientCases: ConvCase[] = cases.map((c) => (c.x[3] === 64 ? { ...c, x: [1, 7, 13, 64], co: 32 } : c));
 
@@ -108,19 +129,7 @@ describe('native conv gradients against pure JS', () => {
       const attrs = attrsOf(c);
       const y = tf.engine().runKernel('Conv2D', { x, filter: w }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor;
       const dy = seeded(y.shape, 80 + i);
-      const inAttrs = { ...attrs, inputShape: c.x };
-      const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
-      assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
-      const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
-        { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-      within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
-
-      const fAttrs = { ...attrs, filterShape: w.shape };
-      const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
-      assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
-      const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
-        { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-      within(dw.result.native, dw.result.js, dwMag, y.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
+      checkGradients(c, x, w, dy);
     }));
   });
 
@@ -241,19 +250,7 @@ describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_L
           within(y.result.native, y.result.js, yMag, c.k[0] * c.k[1] * c.x[3], 'Conv2D');
 
           const dy = seeded(y.result.js.shape, 160 + i);
-          const inAttrs = { ...attrs, inputShape: c.x };
-          const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
-          assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
-          const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
-            { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-          within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
-
-          const fAttrs = { ...attrs, filterShape: w.shape };
-          const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
-          assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
-          const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
-            { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
-          within(dw.result.native, dw.result.js, dwMag, dy.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
+          checkGradients(c, x, w, dy);
         })));
     });
   }
