@@ -12,6 +12,7 @@
       "sources": [
         "native/addon.cc",
         "native/conv.cc",
+        "native/conv_filter_grad.cc",
         "native/conv_narrow.cc",
         "native/elementwise.cc",
         "native/fake_quant.cc",

@@ -14,7 +14,10 @@
 namespace ddtb {
 namespace {
 
-/** info() -> { onednn: "2.6.3", threads: n, abi: 1 }: what the addon was built with. */
+/**
+ * info() -> { onednn: "2.6.3", threads: n, abi: n, isa: "avx512_core" }: what the addon was built
+ * with, and the instruction set oneDNN runs here (which decides the default conv layout, conv.cc).
+ */
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
@@ -26,7 +29,8 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 8);
+  o.Set("abi", 9);
+  o.Set("isa", ConvIsa());
   return o;
 }
 

@@ -3,11 +3,14 @@
 //
 // Filters are reordered from HWIO into the layout the primitive asks for (`any`), which is about
 // twice as fast as forcing HWIO; the reorder of a 3x3x64x64 filter costs microseconds.
-// Activations: with layout 1 (the default) oneDNN picks their layout too (blocked, nChw8c on AVX2,
-// nChw16c on AVX-512) and they are reordered into it and back around each call, as PyTorch does for
-// NCHW tensors; its NHWC kernels trail the blocked ones (on an AVX2 machine, 16x48x48x64: forward
-// 18.9 -> 14.4 ms, filter gradient 33.6 -> 19.7 ms, for a reorder of 0.3-0.6 ms per side). The
-// reordered copies live in per-thread scratch slots (`Scratch`). Layout 0 hands NHWC to oneDNN in place.
+// Activations (layout, from DDTB_CONV_LAYOUT): 1 lets oneDNN pick their layout (blocked, nChw8c on
+// AVX2, nChw16c on AVX-512) and reorders them into it and back around each call, as PyTorch does for
+// NCHW tensors; on AVX2 its NHWC kernels trail the blocked ones (16x48x48x64: forward 18.9 -> 14.4 ms,
+// filter gradient 33.6 -> 19.7 ms, for a reorder of 0.3-0.6 ms per side). The reordered copies live in
+// per-thread scratch slots (`Scratch`). 0 hands NHWC to oneDNN in place. 2 (the default) is 1 where
+// oneDNN runs AVX2 code and NHWC in place where it runs AVX-512 code (there its NHWC kernels match the
+// blocked ones). With 1 and 2, the forward pass of convs with 1-4 outputs (conv_narrow.cc) and some
+// filter gradients (conv_filter_grad.cc) run our own code.
 // Primitive descriptors, primitives and the filter buffers are cached per geometry and per JS
 // thread (no locking).
 #include <oneapi/dnnl/dnnl.hpp>
@@ -26,6 +29,7 @@
 #include <utility>
 
 #include "buffers.h"
+#include "conv_filter_grad.h"
 #include "conv_narrow.h"
 #include "kernels.h"
 
@@ -55,7 +59,8 @@ struct Geometry {
   int64_t sh, sw, dh, dw;     // strides, dilations (1 = none)
   int64_t pt, pb, pl, pr;     // padding top, bottom, left, right
   int algo;                   // 0 direct, 1 winograd, 2 auto
-  int layout;                 // activations: 0 NHWC in place, 1 oneDNN's choice with reorders
+  bool blocked;               // activations in oneDNN's choice of layout, reordered around each call
+  bool own;                   // our kernels (conv_narrow.cc, conv_filter_grad.cc) where they apply
 
   memory::dims Src() const { return {n, ci, ih, iw}; }
   memory::dims Dst() const { return {n, co, oh, ow}; }
@@ -72,7 +77,7 @@ struct Geometry {
     std::ostringstream k;
     k << kind << ':' << threads << ':' << n << ',' << ih << ',' << iw << ',' << ci << ',' << kh << ',' << kw << ',' << co << ','
       << oh << ',' << ow << ',' << sh << ',' << sw << ',' << dh << ',' << dw << ',' << pt << ',' << pb << ','
-      << pl << ',' << pr << ',' << algo << ',' << layout << ',' << bias << ',' << relu;
+      << pl << ',' << pr << ',' << algo << ',' << blocked << ',' << own << ',' << bias << ',' << relu;
     return k.str();
   }
 };
@@ -105,24 +110,36 @@ class ThreadScope {
   int saved_ = 1, threads_ = 1;
 };
 
+/** Whether oneDNN runs its AVX-512 code here (it honours ONEDNN_MAX_CPU_ISA). */
+bool OneDnnHasAvx512() {
+  static const bool has = (static_cast<int>(dnnl::get_effective_cpu_isa()) & dnnl_cpu_isa_avx512_core) ==
+                          dnnl_cpu_isa_avx512_core;
+  return has;
+}
+
 /**
  * Reads the geometry from the arguments: input shape [N,H,W,CI], filter shape [KH,KW,CI,CO],
  * output shape [N,OH,OW,CO], and conv = [strideH, strideW, dilationH, dilationW, padTop, padBottom,
- * padLeft, padRight, algo, layout]. Throws a RangeError when oneDNN's size rule does not give the
- * output size.
+ * padLeft, padRight, algo, layout]. Layout 0 runs oneDNN alone on the NHWC arrays in place; 1 reorders
+ * the activations into oneDNN's blocked layout and uses our kernels where they apply; 2 (the default)
+ * is 1 where oneDNN runs AVX2 code and NHWC in place with our kernels where it runs AVX-512 code (whose
+ * NHWC kernels match its blocked ones, so the reorders would be pure cost; figures in native/README.md).
+ * Throws a RangeError when oneDNN's size rule does not give the output size.
  */
 Geometry ReadGeometry(Napi::Env env, const std::vector<int64_t>& x, const std::vector<int64_t>& w,
                       const std::vector<int64_t>& y, const std::vector<int64_t>& c) {
   if (x.size() != 4 || w.size() != 4 || y.size() != 4 || c.size() != 10) {
     throw Napi::RangeError::New(env, "conv2d: expected rank-4 shapes and 10 geometry values");
   }
+  const int64_t layout = c[9];
   Geometry g{x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2], c[0], c[1], c[2], c[3],
-             c[4], c[5], c[6], c[7], static_cast<int>(c[8]), static_cast<int>(c[9])};
+             c[4], c[5], c[6], c[7], static_cast<int>(c[8]),
+             layout == 1 || (layout == 2 && !OneDnnHasAvx512()), layout != 0};
   const int64_t ekh = (g.kh - 1) * g.dh + 1, ekw = (g.kw - 1) * g.dw + 1;
   const bool ok = w[2] == g.ci && y[0] == g.n && y[3] == g.co && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 &&
                   g.ih + g.pt + g.pb - ekh >= 0 && g.iw + g.pl + g.pr - ekw >= 0 &&
                   (g.ih + g.pt + g.pb - ekh) / g.sh + 1 == g.oh && (g.iw + g.pl + g.pr - ekw) / g.sw + 1 == g.ow &&
-                  (g.layout == 0 || g.layout == 1);
+                  (layout == 0 || layout == 1 || layout == 2);
   if (!ok) throw Napi::RangeError::New(env, "conv2d: inconsistent shapes, strides or padding");
   return g;
 }
@@ -141,27 +158,43 @@ memory::desc NhwcDst(const Geometry& g) { return memory::desc(g.Dst(), dt::f32, 
 enum class Pass { kForward, kBackwardData, kBackwardWeights };
 
 /**
- * The activation format a pass asks oneDNN for: `any` (its blocked layout) with layout 1, NHWC with
- * layout 0. One exception, measured: the input gradient of a conv with under 8 output channels
+ * The activation format a pass asks oneDNN for: `any` (its blocked layout) when the geometry is
+ * blocked, else NHWC. One exception, measured: the input gradient of a conv with under 8 output channels
  * (an SR network's last conv, 64 -> 3) is faster on NHWC in place (1x512x512: 7.2 ms against 13 ms
  * blocked), while its forward and filter gradient are faster blocked (49.7 -> 27 ms, 61 -> 17 ms).
  */
 tag ActivationTag(const Geometry& g, Pass pass) {
-  if (g.layout == 0) return tag::nhwc;
+  if (!g.blocked) return tag::nhwc;
   if (pass == Pass::kBackwardData && g.co < 8) return tag::nhwc;
   return tag::any;
 }
 
 /**
  * Whether the forward pass goes to conv_narrow.cc instead of oneDNN: under 5 output channels, stride
- * 1, no dilation, layout 1, where that kernel runs (NarrowConvSupported). oneDNN's AVX2 direct conv reaches about 34 GFLOP/s for 64 -> 3 (and
- * needs the input reordered first); see conv_narrow.cc.
+ * 1, no dilation, direct algorithm, our kernels allowed (layouts 1 and 2), where that kernel runs
+ * (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for 64 -> 3 in its AVX2 and
+ * its AVX-512 code; see conv_narrow.cc.
  */
 NarrowConv NarrowOf(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl}; }
 
 bool UseNarrow(const Geometry& g) {
-  return g.layout == 1 && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
+  return g.own && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
          NarrowConvSupported(NarrowOf(g));
+}
+
+/**
+ * Whether the filter gradient goes to conv_filter_grad.cc instead of oneDNN: stride 1, no dilation,
+ * direct algorithm, our kernels allowed, where that kernel runs (ConvFilterGradSupported). It reads
+ * the NHWC arrays in place (an AVX-512 EPYC, 16x48x48x64 -> 64: 12.6 ms against oneDNN's 14.1 ms plus
+ * 1.9 ms of reorders; 64 -> 3 at 192x192: 19.3 ms against 57.7 ms; more in conv_filter_grad.cc).
+ */
+FilterGradConv FilterGradOf(const Geometry& g) {
+  return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl};
+}
+
+bool UseOwnFilterGrad(const Geometry& g) {
+  return g.own && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
+         ConvFilterGradSupported(FilterGradOf(g), OneDnnHasAvx512());
 }
 
 /**
@@ -311,6 +344,7 @@ struct BackwardWeightsEntry {
   dnnl::convolution_backward_weights prim;
   OwnedRelayout weights;
   Relayout src, diff_dst;
+  std::string impl;  // oneDNN's implementation name (diagnostics)
 };
 
 /** A small least-recently-used cache of entries by key. */
@@ -385,7 +419,7 @@ BackwardWeightsEntry* BackwardWeightsFor(const Geometry& g, int threads) {
       return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
     };
     const auto pd = WithDirectFallback(g, make);
-    BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}};
+    BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}, pd.impl_info_str()};
     fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
     fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
     fresh.diff_dst.Init(NhwcDst(g), pd.diff_dst_desc(), true);
@@ -510,8 +544,13 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     CheckLength(env, dy, ys, "Conv2DBackpropFilter dy");
 
     ThreadScope threads(g);
-    BackwardWeightsEntry* e = BackwardWeightsFor(g, threads.threads());
     float* wp = nullptr;
+    if (UseOwnFilterGrad(g)) {
+      Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
+      ConvFilterGrad(FilterGradOf(g), x.data, dy.data, wp, OneDnnHasAvx512());
+      return out;
+    }
+    BackwardWeightsEntry* e = BackwardWeightsFor(g, threads.threads());
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
     float* src_buf = ScratchFor(e->src, 0);
     float* ddst_buf = ScratchFor(e->diff_dst, 1);
@@ -556,7 +595,8 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
 
     ThreadScope threads(g);
     BackwardDataEntry* bd = BackwardDataFor(g, threads.threads());
-    BackwardWeightsEntry* bw = BackwardWeightsFor(g, threads.threads());
+    const bool own_filter_grad = UseOwnFilterGrad(g);
+    BackwardWeightsEntry* bw = own_filter_grad ? nullptr : BackwardWeightsFor(g, threads.threads());
 
     const int64_t n_dy = SizeOf(ys);
     float* dyp = dy.data;
@@ -589,6 +629,16 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
                                 {DNNL_ARG_WEIGHTS, bd->weights.ToInner(w.data)},
                                 {DNNL_ARG_DIFF_SRC, bd->diff_src.Inner(dxp, dx_buf)}});
     bd->diff_src.FromInner(dx_buf, dxp);
+
+    if (own_filter_grad) {
+      Stream().wait();
+      ConvFilterGrad(FilterGradOf(g), x.data, dyp, dwp, OneDnnHasAvx512());
+      Napi::Array out = Napi::Array::New(env, 3);
+      out.Set(0u, dx);
+      out.Set(1u, dw);
+      out.Set(2u, db);
+      return out;
+    }
 
     // filter gradient: reuses slot 0's dy when both primitives read dy in the same layout
     dnnl::memory ddst;
@@ -645,7 +695,45 @@ Napi::Value ConvForwardLayouts(const Napi::CallbackInfo& info) {
   });
 }
 
+/**
+ * convFilterGradImpl(xShape, filterShape, outShape, conv) -> string: what runs the filter gradient of
+ * this geometry: "conv_filter_grad:avx512" or "conv_filter_grad:avx2" (conv_filter_grad.cc), else
+ * oneDNN's implementation name.
+ */
+Napi::Value ConvFilterGradImpl(const Napi::CallbackInfo& info) {
+  return Guard(info, "convFilterGradImpl", [&]() -> Napi::Value {
+    Napi::Env env = info.Env();
+    Geometry g = ReadGeometry(env, ArgInts(info, 0, "x shape"), ArgInts(info, 1, "filter shape"),
+                              ArgInts(info, 2, "output shape"), ArgInts(info, 3, "geometry"));
+    if (UseOwnFilterGrad(g)) {
+      return Napi::String::New(env, std::string("conv_filter_grad:") +
+                                        ConvFilterGradIsa(FilterGradOf(g), OneDnnHasAvx512()));
+    }
+    ThreadScope threads(g);
+    return Napi::String::New(env, BackwardWeightsFor(g, threads.threads())->impl);
+  });
+}
+
+/** The name of the instruction set oneDNN runs here ("avx512_core", "avx2", ...). */
+const char* OneDnnIsaName() {
+  switch (dnnl::get_effective_cpu_isa()) {
+    case dnnl::cpu_isa::sse41: return "sse41";
+    case dnnl::cpu_isa::avx: return "avx";
+    case dnnl::cpu_isa::avx2: return "avx2";
+    case dnnl::cpu_isa::avx2_vnni: return "avx2_vnni";
+    case dnnl::cpu_isa::avx512_mic: return "avx512_mic";
+    case dnnl::cpu_isa::avx512_mic_4ops: return "avx512_mic_4ops";
+    case dnnl::cpu_isa::avx512_core: return "avx512_core";
+    case dnnl::cpu_isa::avx512_core_vnni: return "avx512_core_vnni";
+    case dnnl::cpu_isa::avx512_core_bf16: return "avx512_core_bf16";
+    case dnnl::cpu_isa::avx512_core_amx: return "avx512_core_amx";
+    default: return "other";
+  }
+}
+
 }  // namespace
+
+const char* ConvIsa() { return OneDnnIsaName(); }
 
 void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
@@ -653,6 +741,7 @@ void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("conv2dBackward", Napi::Function::New(env, Conv2dBackward));
   exports.Set("convForwardLayouts", Napi::Function::New(env, ConvForwardLayouts));
+  exports.Set("convFilterGradImpl", Napi::Function::New(env, ConvFilterGradImpl));
 }
 
 }  // namespace ddtb

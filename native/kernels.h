@@ -20,4 +20,7 @@ void RegisterBatchNorm(Napi::Env env, Napi::Object exports);    // batchnorm.cc
 /** y[k] = sum over r of x[r * cols + k], in row order into a double: tfjs's Sum over the leading axes (reduce.cc). */
 void ColumnSumsInOrder(const float* x, int64_t rows, int64_t cols, float* y);
 
+/** The instruction set oneDNN runs on this machine, as a name ("avx512_core", "avx2", ...; conv.cc). */
+const char* ConvIsa();
+
 }  // namespace ddtb

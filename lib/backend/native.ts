@@ -17,7 +17,7 @@ import * as tf from '@tensorflow/tfjs';
 import { repoRoot } from '../paths';
 import { nativeKernelFactories } from './kernels/all';
 import { installBufferRelease, releaseEnabled } from './buffer_release';
-import { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls } from './kernels/native_api';
+import { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls, convLayoutName } from './kernels/native_api';
 
 export { NativeAddon, kernelCalls, resetKernelCalls, KernelCalls };
 
@@ -41,7 +41,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 8;
+const expectedAbi = 9;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 
@@ -143,7 +143,7 @@ export function registerNativeKernels(backendName: string): NativeStatus {
     backendName, addon, originals, natives, kernelNames,
     status: {
       loaded: true, kernels: kernelNames, reason: null,
-      library: `oneDNN ${info.onednn}, ${info.threads} OpenMP threads`,
+      library: `oneDNN ${info.onednn} (${info.isa}), ${info.threads} OpenMP threads; convs: ${convLayoutName(info.isa)}`,
       releasesBuffers: instance !== null,
     },
   };

@@ -61,6 +61,17 @@ function attrsOf(c: ConvCase) {
   return { strides: c.strides ?? 1, pad: c.pad ?? 'same', dataFormat: 'NHWC', dilations: c.dilations ?? 1 };
 }
 
+/**
+ * The magnitudes for the summation bound: `kernel` in pure JS on |inputs| (a fused kernel without its
+ * activation, which only clamps).
+ */
+function magnitudes(kernel: string, inputs: tf.NamedTensorMap, attrs: object): tf.Tensor {
+  const abs: tf.NamedTensorMap = {};
+  for (const [k, v] of Object.entries(inputs)) abs[k] = tf.abs(v);
+  const linear = kernel === 'FusedConv2D' ? { ...attrs, activation: 'linear' } : attrs;
+  return withPureJsKernels(() => tf.engine().runKernel(kernel, abs, linear as unknown as tf.NamedAttrMap) as tf.Tensor);
+}
+
 describe('native Conv2D and FusedConv2D against pure JS', () => {
   cases.forEach((c, i) => {
     test(name(c), { skip }, () => tf.tidy(() => {
@@ -68,8 +79,7 @@ describe('native Conv2D and FusedConv2D against pure JS', () => {
       const attrs = attrsOf(c);
       const calls = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
       assert.strictEqual(calls.native, 1, 'Conv2D ran natively');
-      const mag = withPureJsKernels(() => tf.engine().runKernel('Conv2D', { x: tf.abs(x), filter: tf.abs(w) },
-        attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+      const mag = magnitudes('Conv2D', { x, filter: w }, attrs);
       const terms = c.k[0] * c.k[1] * c.x[3];
       within(calls.result.native, calls.result.js, mag, terms, 'Conv2D');
     }));
@@ -86,10 +96,7 @@ describe('native Conv2D and FusedConv2D against pure JS', () => {
             const inputs: tf.NamedTensorMap = withBias ? { x, filter: w, bias } : { x, filter: w };
             const calls = countCalls('FusedConv2D', () => bothWays('FusedConv2D', inputs, attrs));
             assert.strictEqual(calls.native, 1, 'FusedConv2D ran natively');
-            const absInputs: tf.NamedTensorMap = withBias
-              ? { x: tf.abs(x), filter: tf.abs(w), bias: tf.abs(bias) } : { x: tf.abs(x), filter: tf.abs(w) };
-            const mag = withPureJsKernels(() => tf.engine().runKernel('FusedConv2D', absInputs,
-              { ...attrs, activation: 'linear' } as unknown as tf.NamedAttrMap) as tf.Tensor);
+            const mag = magnitudes('FusedConv2D', inputs, attrs);
             within(calls.result.native, calls.result.js, mag, k * k * xs[3] + 1, 'FusedConv2D');
             if (activation === 'relu') assert.ok(calls.result.native.min().dataSync()[0] >= 0, 'relu output >= 0');
           }
@@ -107,15 +114,13 @@ function checkGradients(c: ConvCase, x: tf.Tensor, w: tf.Tensor, dy: tf.Tensor):
   const inAttrs = { ...attrs, inputShape: c.x };
   const dx = countCalls('Conv2DBackpropInput', () => bothWays('Conv2DBackpropInput', { dy, filter: w }, inAttrs));
   assert.strictEqual(dx.native, 1, 'Conv2DBackpropInput ran natively');
-  const dxMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropInput',
-    { dy: tf.abs(dy), filter: tf.abs(w) }, inAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+  const dxMag = magnitudes('Conv2DBackpropInput', { dy, filter: w }, inAttrs);
   within(dx.result.native, dx.result.js, dxMag, c.k[0] * c.k[1] * c.co, 'Conv2DBackpropInput');
 
   const fAttrs = { ...attrs, filterShape: w.shape };
   const dw = countCalls('Conv2DBackpropFilter', () => bothWays('Conv2DBackpropFilter', { x, dy }, fAttrs));
   assert.strictEqual(dw.native, 1, 'Conv2DBackpropFilter ran natively');
-  const dwMag = withPureJsKernels(() => tf.engine().runKernel('Conv2DBackpropFilter',
-    { x: tf.abs(x), dy: tf.abs(dy) }, fAttrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+  const dwMag = magnitudes('Conv2DBackpropFilter', { x, dy }, fAttrs);
   within(dw.result.native, dw.result.js, dwMag, dy.shape.slice(0, 3).reduce((p, q) => p * q, 1), 'Conv2DBackpropFilter');
 }
 
@@ -165,23 +170,28 @@ function withConvLayout<T>(value: string | undefined, fn: () => T): T {
   }
 }
 
-describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_LAYOUT=nhwc in place)', () => {
-  test('DDTB_CONV_LAYOUT: blocked by default, nhwc on request, anything else a clear error', () => {
-    assert.strictEqual(withConvLayout(undefined, convLayout), 1);
+describe('conv activation layouts (auto by default: blocked with reorders on AVX2, NHWC in place on AVX-512)', () => {
+  test('DDTB_CONV_LAYOUT: auto by default, blocked or nhwc on request, anything else a clear error', () => {
+    assert.strictEqual(withConvLayout(undefined, convLayout), 2);
+    assert.strictEqual(withConvLayout('auto', convLayout), 2);
     assert.strictEqual(withConvLayout('blocked', convLayout), 1);
     assert.strictEqual(withConvLayout('nhwc', convLayout), 0);
-    assert.throws(() => withConvLayout('NCHW', convLayout), /DDTB_CONV_LAYOUT must be 'blocked' \(the default\) or 'nhwc', got 'NCHW'/);
+    assert.throws(() => withConvLayout('NCHW', convLayout),
+      /DDTB_CONV_LAYOUT must be 'auto' \(the default\), 'blocked' or 'nhwc', got 'NCHW'/);
   });
 
-  test('the forward conv of an EDSR body reorders into a blocked layout by default and runs NHWC in place on request',
+  test('the forward conv of an EDSR body: auto follows oneDNN\'s instruction set, blocked and nhwc as asked',
     { skip }, () => {
       const addon = nativeAddon()!;
       const layouts = (value: string | undefined) => withConvLayout(value, () => {
         const plan = planConv([2, 12, 12, 64], [3, 3, 64, 64], 1, 1, 'same', undefined, 'NHWC')!;
         return addon.convForwardLayouts(plan.xShape, plan.filterShape, plan.outShape, plan.conv);
       });
-      const blocked = layouts(undefined), nhwc = layouts('nhwc');
-      assert.deepStrictEqual([blocked.src, blocked.dst], ['blocked', 'blocked'], `default: ${JSON.stringify(blocked)}`);
+      const isa = addon.info().isa;
+      const auto = layouts(undefined), blocked = layouts('blocked'), nhwc = layouts('nhwc');
+      const expected = isa.startsWith('avx512') ? 'nhwc' : 'blocked';
+      assert.deepStrictEqual([auto.src, auto.dst], [expected, expected], `auto on ${isa}: ${JSON.stringify(auto)}`);
+      assert.deepStrictEqual([blocked.src, blocked.dst], ['blocked', 'blocked'], `blocked: ${JSON.stringify(blocked)}`);
       assert.deepStrictEqual([nhwc.src, nhwc.dst], ['nhwc', 'nhwc'], `nhwc: ${JSON.stringify(nhwc)}`);
     });
 
@@ -210,10 +220,7 @@ describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_L
       const inputs: tf.NamedTensorMap = withBias ? { x, filter: w, bias } : { x, filter: w };
       const calls = countCalls('FusedConv2D', () => bothWays('FusedConv2D', inputs, attrs));
       assert.strictEqual(calls.native, 1, 'FusedConv2D ran natively');
-      const absInputs: tf.NamedTensorMap = withBias
-        ? { x: tf.abs(x), filter: tf.abs(w), bias: tf.abs(bias) } : { x: tf.abs(x), filter: tf.abs(w) };
-      const mag = withPureJsKernels(() => tf.engine().runKernel('FusedConv2D', absInputs,
-        { ...attrs, activation: 'linear' } as unknown as tf.NamedAttrMap) as tf.Tensor);
+      const mag = magnitudes('FusedConv2D', inputs, attrs);
       within(calls.result.native, calls.result.js, mag, c.k[0] * c.k[1] * c.x[3] + 1, 'FusedConv2D');
       const onednn = withConvLayout('nhwc', () => tf.engine().runKernel('FusedConv2D', inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
       within(onednn, calls.result.js, mag, c.k[0] * c.k[1] * c.x[3] + 1, 'FusedConv2D');
@@ -237,7 +244,63 @@ describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_L
     assert.ok(nans > 0 && nans < e.length, `some but not all outputs NaN (${nans} of ${e.length})`);
   }));
 
-  for (const value of ['blocked', 'nhwc']) {
+  // the addon's own filter gradient (conv_filter_grad.cc): outputs in 16s on AVX-512 (channels off
+  // the 6-row tiles, 80 outputs = a block of 64 and one of 16, 5x5, 1x1, valid and uneven padding),
+  // 1-4 outputs on channels in 8s (AVX-512 tiles for channels in 16s, else AVX2), two large enough to
+  // run on two threads; a strided conv stays with oneDNN
+  const filterGradCases: ConvCase[] = [
+    { x: [2, 11, 13, 12], k: [3, 3], co: 32 },
+    { x: [1, 9, 7, 5], k: [5, 5], co: 80 },
+    { x: [3, 6, 5, 64], k: [1, 1], co: 16 },
+    { x: [2, 10, 9, 16], k: [3, 3], co: 48, pad: 'valid' },
+    { x: [2, 8, 9, 3], k: [3, 5], co: 16, pad: [[0, 0], [1, 2], [0, 3], [0, 0]] },
+    { x: [4, 24, 24, 32], k: [3, 3], co: 32 },
+    { x: [2, 13, 29, 64], k: [3, 3], co: 3 },
+    { x: [1, 5, 2, 8], k: [3, 3], co: 1 },
+    { x: [1, 17, 19, 24], k: [9, 9], co: 4 },
+    { x: [3, 6, 31, 40], k: [1, 1], co: 2 },
+    { x: [2, 40, 40, 64], k: [3, 3], co: 3 },
+    { x: [2, 9, 9, 16], k: [3, 3], co: 16, strides: 2 },
+  ];
+  /** What should run the filter gradient of `c` on oneDNN's instruction set `isa` (null: oneDNN). */
+  const expectedFilterGrad = (c: ConvCase, isa: string): string | null => {
+    const avx512 = isa.startsWith('avx512'), avx2 = avx512 || isa.startsWith('avx2');
+    if (c.strides || c.dilations || !avx2) return null;
+    const ci = c.x[3];
+    if (c.co <= 4 && ci % 8 === 0) return `conv_filter_grad:${avx512 && ci % 16 === 0 ? 'avx512' : 'avx2'}`;
+    return avx512 && c.co % 16 === 0 ? 'conv_filter_grad:avx512' : null;
+  };
+  filterGradCases.forEach((c, i) => {
+    test(`filter gradient (own kernel where it applies): ${name(c)}`, { skip }, () => tf.tidy(() => {
+      const addon = nativeAddon()!;
+      const isa = addon.info().isa;
+      const planned = () => planConv(c.x, [c.k[0], c.k[1], c.x[3], c.co], c.strides ?? 1, 1, c.pad ?? 'same', undefined, 'NHWC')!;
+      const impl = (value: string | undefined) => withConvLayout(value, () => {
+        const p = planned();  // the plan carries the layout in force
+        return addon.convFilterGradImpl(p.xShape, p.filterShape, p.outShape, p.conv);
+      });
+      const plan = planned();
+      const expected = expectedFilterGrad(c, isa);
+      for (const value of [undefined, 'blocked']) {
+        const got = impl(value);
+        if (expected) assert.strictEqual(got, expected, `DDTB_CONV_LAYOUT=${value ?? '(auto)'} on ${isa}`);
+        else assert.ok(!got.startsWith('conv_filter_grad'), `oneDNN expected on ${isa}, got ${got}`);
+      }
+      assert.ok(!impl('nhwc').startsWith('conv_filter_grad'), 'DDTB_CONV_LAYOUT=nhwc runs oneDNN alone');
+
+      const x = seeded(c.x, 210 + i), w = seeded([c.k[0], c.k[1], c.x[3], c.co], 230 + i, -0.5, 0.5);
+      const dy = seeded(plan.outShape, 250 + i);
+      checkGradients(c, x, w, dy);
+      // and within the same bound of oneDNN's own result
+      const fAttrs = { ...attrsOf(c), filterShape: w.shape } as unknown as tf.NamedAttrMap;
+      const ours = tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, fAttrs) as tf.Tensor;
+      const onednn = withConvLayout('nhwc', () => tf.engine().runKernel('Conv2DBackpropFilter', { x, dy }, fAttrs) as tf.Tensor);
+      within(ours, onednn, magnitudes('Conv2DBackpropFilter', { x, dy }, fAttrs), plan.outShape[0] * plan.outShape[1] * plan.outShape[2],
+        'Conv2DBackpropFilter vs oneDNN');
+    }));
+  });
+
+  for (const value of ['auto', 'blocked', 'nhwc']) {
     layoutCases.forEach((c, i) => {
       test(`${value}: all three passes within the bound of pure JS, ${name(c)}`, { skip }, () => withConvLayout(value, () =>
         tf.tidy(() => {
@@ -245,8 +308,7 @@ describe('conv activation layouts (blocked with reorders by default, DDTB_CONV_L
           const attrs = attrsOf(c);
           const y = countCalls('Conv2D', () => bothWays('Conv2D', { x, filter: w }, attrs));
           assert.strictEqual(y.native, 1, 'Conv2D ran natively');
-          const yMag = withPureJsKernels(() => tf.engine().runKernel('Conv2D', { x: tf.abs(x), filter: tf.abs(w) },
-            attrs as unknown as tf.NamedAttrMap) as tf.Tensor);
+          const yMag = magnitudes('Conv2D', { x, filter: w }, attrs);
           within(y.result.native, y.result.js, yMag, c.k[0] * c.k[1] * c.x[3], 'Conv2D');
 
           const dy = seeded(y.result.js.shape, 160 + i);

@@ -36,7 +36,7 @@ describe('native kernel registration', () => {
   test('every kernel of the pack is registered over the cpu kernel and reported', { skip }, () => {
     const status = ensureBackend().native;
     assert.deepStrictEqual([...status.kernels], nativeKernelFactories.map(([name]) => name));
-    assert.match(status.library ?? '', /^oneDNN 2\.\d+\.\d+, \d+ OpenMP threads$/);
+    assert.match(status.library ?? '', /^oneDNN 2\.\d+\.\d+ \([a-z0-9_]+\), \d+ OpenMP threads; convs: (NHWC in place|blocked layout)/);
     assert.strictEqual(registerNativeKernels('cpu'), status, 'a second call returns the same status');
     assert.ok(nativeAddon(), 'the addon is reachable for lib/backend');
   });

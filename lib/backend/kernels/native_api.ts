@@ -13,7 +13,8 @@ import { adoptOutputs, flushReleases } from '../buffer_release';
 /** Functions of build/Release/ddtb_native.node (native/*.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
   /** What the addon was built with; `abi` changes when a calling convention changes. */
-  info(): { onednn: string; threads: number; abi: number };
+  /** Build facts, and the instruction set oneDNN runs here (`avx512_core`, `avx2`, ...). */
+  info(): { onednn: string; threads: number; abi: number; isa: string };
   /** Detaches an ArrayBuffer, freeing its memory now (buffer_release.ts decides which). */
   release(buffer: ArrayBuffer): boolean;
   /**
@@ -41,6 +42,11 @@ export interface NativeAddon {
    */
   convForwardLayouts(xShape: number[], filterShape: number[], outShape: number[], conv: number[]):
     { impl: string; src: 'nhwc' | 'blocked' | 'plain'; dst: 'nhwc' | 'blocked' | 'plain' };
+  /**
+   * What runs the filter gradient of this geometry (diagnostics): 'conv_filter_grad:avx512' or
+   * 'conv_filter_grad:avx2' (the addon's own kernel), else oneDNN's implementation name.
+   */
+  convFilterGradImpl(xShape: number[], filterShape: number[], outShape: number[], conv: number[]): string;
   /** Broadcast a (op) b, float32; op: 0 add, 1 sub, 2 mul, 3 div. Output has the broadcast shape. */
   binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array;
   /** op: 0 relu, 1 step (x > 0 ? 1 : alpha; NaN stays NaN), 2 abs, 3 neg. */
@@ -156,15 +162,35 @@ export function convAlgorithm(): number {
 }
 
 /**
- * Activation layout inside the addon's convs: 1 (default) lets oneDNN pick its blocked layout and
- * reorders NHWC into it and back around each call; 0 (`DDTB_CONV_LAYOUT=nhwc`) runs oneDNN's NHWC
- * kernels on the tensors in place. Both compute the same sums up to float32 rounding order.
+ * Activation layout inside the addon's convs (`DDTB_CONV_LAYOUT`):
+ *   2 `auto` (default): NHWC in place where oneDNN runs AVX-512 code, `blocked` where it runs AVX2
+ *   1 `blocked`: oneDNN picks its blocked layout, the activations are reordered into it and back
+ *     around each call
+ *   0 `nhwc`: oneDNN alone, on the NHWC tensors in place (the addon's own conv kernels stay off)
+ * All compute the same sums up to float32 rounding order.
  */
 export function convLayout(): number {
   const v = process.env.DDTB_CONV_LAYOUT;
-  if (v === undefined || v === '' || v === 'blocked') return 1;
+  if (v === undefined || v === '' || v === 'auto') return 2;
+  if (v === 'blocked') return 1;
   if (v === 'nhwc') return 0;
-  throw new Error(`DDTB_CONV_LAYOUT must be 'blocked' (the default) or 'nhwc', got '${v}'`);
+  throw new Error(`DDTB_CONV_LAYOUT must be 'auto' (the default), 'blocked' or 'nhwc', got '${v}'`);
+}
+
+/**
+ * How the convs hold their activations under the current DDTB_CONV_LAYOUT, given oneDNN's
+ * instruction set (`info().isa`), in words for `ddtb doctor`.
+ */
+export function convLayoutName(isa: string): string {
+  let layout: number;
+  try {
+    layout = convLayout();
+  } catch (e) {
+    return (e as Error).message;
+  }
+  if (layout === 0) return 'oneDNN on NHWC in place (DDTB_CONV_LAYOUT=nhwc)';
+  if (layout === 1 || !isa.startsWith('avx512')) return `blocked layout, reordered around each call${layout === 2 ? ' (auto)' : ''}`;
+  return 'NHWC in place (auto)';
 }
 
 /** Native geometry of a 2-D convolution, in the addon's `conv` layout, with the output shape. */
