@@ -19,7 +19,9 @@
 #include <omp.h>
 #endif
 
+#include <algorithm>
 #include <cstdlib>
+#include <cstring>
 #include <list>
 #include <new>
 #include <memory>
@@ -212,17 +214,21 @@ auto WithDirectFallback(const Geometry& g, Make make) -> decltype(make(dnnl::alg
   return make(dnnl::algorithm::convolution_direct);
 }
 
-/** Forward primitive descriptor (see WithDirectFallback for the algorithm). */
+/**
+ * Forward primitive descriptor (see WithDirectFallback for the algorithm); `residual` adds the prior
+ * contents of dst after the bias (oneDNN's sum post-op), which conv2dForward fills with the residual.
+ */
 dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu,
-                                                      Pass pass = Pass::kForward) {
+                                                      Pass pass = Pass::kForward, bool residual = false) {
   memory::desc src(g.Src(), dt::f32, ActivationTag(g, pass));
   memory::desc dst(g.Dst(), dt::f32, ActivationTag(g, pass));
   memory::desc wts(g.Weights(), dt::f32, tag::any);
   memory::desc bia({g.co}, dt::f32, tag::x);
   dnnl::primitive_attr attr;
-  if (relu) {
+  if (relu || residual) {
     dnnl::post_ops ops;
-    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    if (residual) ops.append_sum(1.0f);
+    if (relu) ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
     attr.set_post_ops(ops);
   }
   auto make = [&](dnnl::algorithm a) {
@@ -325,6 +331,18 @@ struct OwnedRelayout {
   void FromInner(float* user_data) { r.FromInner(buf.get(), user_data); }
 };
 
+/** y[i] = x[i] (OpenMP threads for large arrays). */
+void CopyParallel(const float* x, float* y, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t c = 0; c < n; c += 16384) std::memcpy(y + c, x + c, sizeof(float) * static_cast<size_t>(std::min<int64_t>(16384, n - c)));
+}
+
+/** y[i] += r[i] in float32. */
+void AddInPlace(float* y, const float* r, int64_t n) {
+#pragma omp parallel for schedule(static) if (n >= kParallelMin)
+  for (int64_t i = 0; i < n; ++i) y[i] = y[i] + r[i];
+}
+
 /** The scratch slot's buffer for a relayout that needs one, else null (the user's array is used). */
 float* ScratchFor(const Relayout& r, int slot) { return r.needed ? scratch.Get(slot, r.InnerBytes()) : nullptr; }
 
@@ -332,6 +350,7 @@ struct ForwardEntry {
   dnnl::convolution_forward prim;
   OwnedRelayout weights;
   Relayout src, dst;
+  Relayout residual;  // NHWC -> the primitive's dst layout, when a residual is added
 };
 
 struct BackwardDataEntry {
@@ -441,9 +460,11 @@ Napi::Value Guard(const Napi::CallbackInfo& info, const char* kernel, F body) {
 }
 
 /**
- * conv2dForward(x, xShape, filter, filterShape, bias | null, outShape, conv, relu) -> Float32Array
+ * conv2dForward(x, xShape, filter, filterShape, bias | null, outShape, conv, relu[, residual])
+ *   -> Float32Array
  * x: [N,H,W,CI] NHWC; filter: [KH,KW,CI,CO] HWIO; bias: [CO] or null; output [N,OH,OW,CO] NHWC.
- * relu applies max(0, .) after the bias.
+ * relu applies max(0, .) after the bias; residual (the output's shape, or null) is added after the
+ * bias: y = round(conv + bias) + residual in float32, as a FusedConv2D followed by an Add computes it.
  */
 Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
   return Guard(info, "Conv2D", [&]() -> Napi::Value {
@@ -456,6 +477,13 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
     std::vector<int64_t> ys = ArgInts(info, 5, "Conv2D output shape");
     Geometry g = ReadGeometry(env, xs, ws, ys, ArgInts(info, 6, "Conv2D geometry"));
     const bool relu = info[7].ToBoolean();
+    const bool has_residual = info.Length() > 8 && info[8].IsTypedArray();
+    F32View r{nullptr, 0};
+    if (has_residual) {
+      r = ArgF32(info, 8, "Conv2D residual");
+      CheckLength(env, r, ys, "Conv2D residual");
+      if (relu) throw Napi::RangeError::New(env, "Conv2D: a residual goes with a linear conv only");
+    }
     CheckLength(env, x, xs, "Conv2D x");
     CheckLength(env, w, ws, "Conv2D filter");
     F32View b{nullptr, 0};
@@ -469,22 +497,32 @@ Napi::Value Conv2dForward(const Napi::CallbackInfo& info) {
       float* yp = nullptr;
       Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ys)), &yp);
       NarrowConvForward(NarrowOf(g), x.data, w.data, has_bias ? b.data : nullptr, relu, yp);
+      if (has_residual) AddInPlace(yp, r.data, SizeOf(ys));
       return out;
     }
-    const std::string key = g.Key("fwd", has_bias, relu, threads.threads());
+    const std::string key = g.Key(has_residual ? "fwd+residual" : "fwd", has_bias, relu, threads.threads());
     ForwardEntry* e = forward_cache.Find(key);
     if (e == nullptr) {
-      auto pd = ForwardDesc(g, has_bias, relu);
-      ForwardEntry fresh{dnnl::convolution_forward(pd), {}, {}, {}};
+      auto pd = ForwardDesc(g, has_bias, relu, Pass::kForward, has_residual);
+      ForwardEntry fresh{dnnl::convolution_forward(pd), {}, {}, {}, {}};
       fresh.weights.Init(UserWeights(g), pd.weights_desc(), true);
       fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
       fresh.dst.Init(NhwcDst(g), pd.dst_desc(), false);
+      if (has_residual) fresh.residual.Init(NhwcDst(g), pd.dst_desc(), true);
       e = forward_cache.Insert(key, std::move(fresh));
     }
     float* yp = nullptr;
     Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ys)), &yp);
     float* src_buf = ScratchFor(e->src, 0);
     float* dst_buf = ScratchFor(e->dst, 1);
+    if (has_residual) {
+      // dst starts as the residual (the sum post-op adds to it): copied, or reordered into dst_buf
+      if (e->residual.needed) {
+        e->residual.ToInner(r.data, dst_buf);
+      } else {
+        CopyParallel(r.data, yp, SizeOf(ys));
+      }
+    }
     std::unordered_map<int, dnnl::memory> args{{DNNL_ARG_SRC, e->src.ToInner(x.data, src_buf)},
                                                {DNNL_ARG_WEIGHTS, e->weights.ToInner(w.data)},
                                                {DNNL_ARG_DST, e->dst.Inner(yp, dst_buf)}};

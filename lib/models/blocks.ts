@@ -46,10 +46,13 @@ export class QuantConv2d extends Conv2d {
   get followsStatisticsToggle(): boolean {
     return this.weightMethod === 'asym99' || this.weightMethod === 'sym';
   }
-  /** x through the (quantized) weight, then `activation`; `filter`, when given, replaces the quantized weight. */
-  override forward(x: tf.Tensor4D, filter?: tf.Tensor4D, activation: ConvActivation = 'linear'): tf.Tensor4D {
-    if (filter || !this.quantizer || this.fullPrecisionWeights) return super.forward(x, filter, activation);
-    return tf.tidy(() => super.forward(x, this.quantizer!(this.weight as tf.Tensor4D), activation));
+  /**
+   * x through the (quantized) weight, then `activation` or plus `residual`; `filter`, when given,
+   * replaces the quantized weight.
+   */
+  override forward(x: tf.Tensor4D, filter?: tf.Tensor4D, activation: ConvActivation = 'linear', residual?: tf.Tensor4D): tf.Tensor4D {
+    if (filter || !this.quantizer || this.fullPrecisionWeights) return super.forward(x, filter, activation, residual);
+    return tf.tidy(() => super.forward(x, this.quantizer!(this.weight as tf.Tensor4D), activation, residual));
   }
 }
 

@@ -74,9 +74,10 @@ class EdsrBlockFP extends Module {
   }
   forward(x: tf.Tensor4D): { out: tf.Tensor4D; gates: GateLogits[] } {
     const out = tf.tidy(() => {
-      let b = this.conv2.forward(this.conv1.forward(x, undefined, 'relu'));
-      if (this.resScale !== 1) b = tf.mul(b, this.resScale);
-      return tf.add(b, x) as tf.Tensor4D;
+      const h = this.conv1.forward(x, undefined, 'relu');
+      // with res_scale 1 the skip connection is added inside the second conv's kernel
+      if (this.resScale === 1) return this.conv2.forward(h, undefined, 'linear', x);
+      return tf.add(tf.mul(this.conv2.forward(h), this.resScale), x) as tf.Tensor4D;
     });
     return { out, gates: [] };
   }
@@ -177,7 +178,7 @@ export class Edsr extends SrNetwork {
         b = step.out;
         gates.push(...step.gates);
       }
-      const features = tf.add(this.bodyEnd.forward(b), h) as tf.Tensor4D;
+      const features = this.bodyEnd.forward(b, undefined, 'linear', h);
       const sr = this.addMean.forward(this.last.forward(this.upsampler.forward(features)));
       return { sr, features, logits: gates.map((g) => g.logits) };
     });

@@ -8,6 +8,7 @@ import { Module } from './module';
 import { RandomSource, uniformTensor, convInitBound } from './init';
 import { registerCompositeKernel } from '../backend/composite';
 import { ConvSameGrad, ConvSameGradAttrs } from '../backend/kernels/conv_same_grad';
+import { ConvSameAdd } from '../backend/kernels/conv_same_add';
 
 export interface Conv2dConfig {
   readonly inChannels: number;
@@ -32,9 +33,13 @@ export class Conv2d extends Module {
     this.bias = config.bias ? this.param('bias', tf.tidy(() => uniformTensor([config.outChannels], bound, rng))) : null;
   }
 
-  /** x: [N,H,W,in] -> [N,H,W,out], then `activation`. `filter` replaces the weight (a quantized copy, say). */
-  forward(x: tf.Tensor4D, filter: tf.Tensor4D = this.weight as tf.Tensor4D, activation: ConvActivation = 'linear'): tf.Tensor4D {
-    return conv2dSame(x, filter, this.bias, activation);
+  /**
+   * x: [N,H,W,in] -> [N,H,W,out], then `activation`, or plus `residual` (a linear conv's skip
+   * connection, in the same kernel). `filter` replaces the weight (a quantized copy, say).
+   */
+  forward(x: tf.Tensor4D, filter: tf.Tensor4D = this.weight as tf.Tensor4D, activation: ConvActivation = 'linear',
+    residual?: tf.Tensor4D): tf.Tensor4D {
+    return conv2dSame(x, filter, this.bias, activation, residual);
   }
 }
 
@@ -72,6 +77,14 @@ export function convSameGradComposite(inputs: Readonly<Record<string, tf.Tensor>
 
 registerCompositeKernel(ConvSameGrad, convSameGradComposite);
 
+/** The `ConvSameAdd` kernel's definition: FusedConv2D (linear) and then Add of the residual. */
+export function convSameAddComposite(inputs: Readonly<Record<string, tf.Tensor>>): tf.Tensor {
+  const { x, filter, bias, residual } = inputs;
+  return tf.add(fusedConvKernel(x as tf.Tensor4D, filter as tf.Tensor4D, bias ?? null, 'linear'), residual);
+}
+
+registerCompositeKernel(ConvSameAdd, convSameAddComposite);
+
 /** The gradients of conv2dSame: one ConvSameGrad kernel call. */
 function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y: tf.Tensor4D | null, withBias: boolean): tf.Tensor[] {
   const inputs: tf.NamedTensorMap = y ? { dy, x, filter, y } : { dy, x, filter };
@@ -86,7 +99,12 @@ function fusedConvGrads(dy: tf.Tensor4D, x: tf.Tensor4D, filter: tf.Tensor4D, y:
  * keeps the output of a linear conv, so a training step held every conv output of the network
  * until its backward pass ended.)
  */
-export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, activation: ConvActivation = 'linear'): tf.Tensor4D {
+export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, activation: ConvActivation = 'linear',
+  residual?: tf.Tensor4D): tf.Tensor4D {
+  if (residual) {
+    if (activation !== 'linear') throw new Error(`conv2dSame: a residual goes with a linear conv only, got activation '${activation}'`);
+    return conv2dSameAdd(x, filter, bias, residual);
+  }
   const relu = activation === 'relu';
   const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
     const save = args.pop() as tf.GradSaveFunc;
@@ -97,4 +115,24 @@ export function conv2dSame(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor 
       fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, relu ? saved[2] as tf.Tensor4D : null, bi !== undefined) };
   }) as CustomOp);
   return (bias ? op(x, filter, bias) : op(x, filter)) as tf.Tensor4D;
+}
+
+/**
+ * conv2dSame(x, filter, bias) + residual in one ConvSameAdd kernel (a residual block's last conv and
+ * its skip connection). The gradient is conv2dSame's for the conv and dy itself for the residual.
+ */
+function conv2dSameAdd(x: tf.Tensor4D, filter: tf.Tensor4D, bias: tf.Tensor | null, residual: tf.Tensor4D): tf.Tensor4D {
+  const op = tf.customGrad(((...args: Array<tf.Tensor | tf.GradSaveFunc>) => {
+    const save = args.pop() as tf.GradSaveFunc;
+    const [xi, wi, ri, bi] = args as tf.Tensor[];
+    const inputs: tf.NamedTensorMap = bi ? { x: xi, filter: wi, bias: bi, residual: ri } : { x: xi, filter: wi, residual: ri };
+    const y = tf.engine().runKernel(ConvSameAdd, inputs, {}) as tf.Tensor4D;
+    save([xi, wi]);
+    return { value: y, gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+      const grads = fusedConvGrads(dy as tf.Tensor4D, saved[0] as tf.Tensor4D, saved[1] as tf.Tensor4D, null, bi !== undefined);
+      // in the order of the op's arguments: x, filter, residual, bias
+      return [grads[0], grads[1], tf.clone(dy), ...grads.slice(2)];
+    } };
+  }) as CustomOp);
+  return (bias ? op(x, filter, residual, bias) : op(x, filter, residual)) as tf.Tensor4D;
 }

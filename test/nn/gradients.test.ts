@@ -163,4 +163,20 @@ describe('conv2dSame (one FusedConv2D kernel, frugal saves)', () => {
       });
     }
   }
+
+  test('with a residual (ConvSameAdd): gradients bit for bit those of conv2dSame + tf.add; so is the value on the composite', () => {
+    const x = tf.variable(seeded([2, 7, 5, 3], 24)), r = tf.variable(seeded([2, 7, 5, 4], 25));
+    const w = tf.variable(seeded([3, 3, 3, 4], 26, -0.5, 0.5)), b = tf.variable(seeded([4], 27));
+    const g = seeded([2, 7, 5, 4], 28);
+    const fused = () => conv2dSame(x as tf.Tensor4D, w as tf.Tensor4D, b, 'linear', r as tf.Tensor4D);
+    const plain = () => tf.add(conv2dSame(x as tf.Tensor4D, w as tf.Tensor4D, b), r) as tf.Tensor4D;
+    const a = tf.variableGrads(() => tf.sum(tf.mul(fused(), g)) as tf.Scalar, [x, w, b, r]);
+    const e = tf.variableGrads(() => tf.sum(tf.mul(plain(), g)) as tf.Scalar, [x, w, b, r]);
+    assertSameGrads(host(a.grads), host(e.grads), 'conv2dSame + residual');
+    // natively the conv and the residual are summed in one oneDNN call (test/backend/native_conv_same_add.test.ts)
+    if (!ensureBackend().native.loaded) {
+      assert.deepStrictEqual(Array.from(tf.tidy(() => fused().dataSync())), Array.from(tf.tidy(() => plain().dataSync())));
+    }
+    tf.dispose([a.value, e.value, ...Object.values(a.grads), ...Object.values(e.grads), x, r, w, b, g]);
+  });
 });

@@ -26,6 +26,7 @@ import { DdtbFakeQuant, DdtbFakeQuantGrad, ddtbFakeQuantConfig, ddtbFakeQuantGra
 import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGradConfig } from './pams_fake_quant';
 import { PreluShared, PreluSharedGrad, preluSharedConfig, preluSharedGradConfig } from './prelu_shared';
 import { ConvSameGrad, convSameGradConfig } from './conv_same_grad';
+import { ConvSameAdd, convSameAddConfig } from './conv_same_add';
 import { BatchNormStats, BatchNormApply, BatchNormGrad, batchNormStatsConfig, batchNormApplyConfig, batchNormGradConfig } from './batch_norm';
 
 /** Wraps the addon around the original pure-JS kernel config. */
@@ -60,4 +61,5 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [BatchNormApply, batchNormApplyConfig],
   [BatchNormGrad, batchNormGradConfig],
   [ConvSameGrad, convSameGradConfig],
+  [ConvSameAdd, convSameAddConfig],
 ];

@@ -20,10 +20,10 @@ export interface NativeAddon {
   /**
    * x: [N,H,W,CI] NHWC, filter: [KH,KW,CI,CO] HWIO, bias: [CO] or null, out: [N,OH,OW,CO].
    * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo, layout].
-   * relu: max(0, .) after the bias.
+   * relu: max(0, .) after the bias; residual (out's shape, linear convs only): added after the bias.
    */
   conv2dForward(x: Float32Array, xShape: number[], filter: Float32Array, filterShape: number[],
-    bias: Float32Array | null, outShape: number[], conv: number[], relu: boolean): Float32Array;
+    bias: Float32Array | null, outShape: number[], conv: number[], relu: boolean, residual?: Float32Array | null): Float32Array;
   /** dx [N,H,W,CI] from dy [N,OH,OW,CO] and the HWIO filter. */
   conv2dBackpropInput(dy: Float32Array, dyShape: number[], filter: Float32Array, filterShape: number[],
     xShape: number[], conv: number[]): Float32Array;
