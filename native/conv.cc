@@ -134,9 +134,10 @@ Geometry ReadGeometry(Napi::Env env, const std::vector<int64_t>& x, const std::v
     throw Napi::RangeError::New(env, "conv2d: expected rank-4 shapes and 10 geometry values");
   }
   const int64_t layout = c[9];
+  // oneDNN's f32 Winograd takes blocked activations only: with it, auto means blocked everywhere
   Geometry g{x[0], x[1], x[2], x[3], w[0], w[1], w[3], y[1], y[2], c[0], c[1], c[2], c[3],
              c[4], c[5], c[6], c[7], static_cast<int>(c[8]),
-             layout == 1 || (layout == 2 && !OneDnnHasAvx512()), layout != 0};
+             layout == 1 || (layout == 2 && (!OneDnnHasAvx512() || c[8] != 0)), layout != 0};
   const int64_t ekh = (g.kh - 1) * g.dh + 1, ekw = (g.kw - 1) * g.dw + 1;
   const bool ok = w[2] == g.ci && y[0] == g.n && y[3] == g.co && g.sh > 0 && g.sw > 0 && g.dh > 0 && g.dw > 0 &&
                   g.ih + g.pt + g.pb - ekh >= 0 && g.iw + g.pl + g.pr - ekw >= 0 &&
@@ -173,20 +174,20 @@ tag ActivationTag(const Geometry& g, Pass pass) {
 
 /**
  * Whether the forward pass goes to conv_narrow.cc instead of oneDNN: under 5 output channels, stride
- * 1, no dilation, direct algorithm, our kernels allowed (layouts 1 and 2), where that kernel runs
+ * 1, no dilation, our kernels allowed (layouts 1 and 2; oneDNN has no Winograd for so few outputs), where that kernel runs
  * (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for 64 -> 3 in its AVX2 and
  * its AVX-512 code; see conv_narrow.cc.
  */
 NarrowConv NarrowOf(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl}; }
 
 bool UseNarrow(const Geometry& g) {
-  return g.own && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
+  return g.own && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
          NarrowConvSupported(NarrowOf(g));
 }
 
 /**
  * Whether the filter gradient goes to conv_filter_grad.cc instead of oneDNN: stride 1, no dilation,
- * direct algorithm, our kernels allowed, where that kernel runs (ConvFilterGradSupported). It reads
+ * our kernels allowed, where that kernel runs (ConvFilterGradSupported). It reads
  * the NHWC arrays in place (an AVX-512 EPYC, 16x48x48x64 -> 64: 12.6 ms against oneDNN's 14.1 ms plus
  * 1.9 ms of reorders; 64 -> 3 at 192x192: 19.3 ms against 57.7 ms; more in conv_filter_grad.cc).
  */
@@ -195,7 +196,7 @@ FilterGradConv FilterGradOf(const Geometry& g) {
 }
 
 bool UseOwnFilterGrad(const Geometry& g) {
-  return g.own && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 && g.algo == 0 &&
+  return g.own && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
          ConvFilterGradSupported(FilterGradOf(g), OneDnnHasAvx512());
 }
 
@@ -424,8 +425,15 @@ BackwardDataEntry* BackwardDataFor(const Geometry& g, int threads) {
   return e;
 }
 
-/** The cached BackwardWeights primitive for this geometry and thread count, created on first use. */
-BackwardWeightsEntry* BackwardWeightsFor(const Geometry& g, int threads) {
+/**
+ * The cached BackwardWeights primitive for this geometry and thread count, created on first use.
+ * Always the direct algorithm: oneDNN 2.6's Winograd filter gradient (AVX-512) crashed on
+ * 16x96x96x64 -> 256 here (a segmentation fault inside its generated code), and the filter gradient
+ * is where Winograd's larger error would go straight into the weights.
+ */
+BackwardWeightsEntry* BackwardWeightsFor(const Geometry& geometry, int threads) {
+  Geometry g = geometry;
+  g.algo = 0;
   const std::string key = g.Key("bwd_weights", false, false, threads);
   BackwardWeightsEntry* e = backward_weights_cache.Find(key);
   if (e == nullptr) {

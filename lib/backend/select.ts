@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs';
 import * as os from 'os';
 import { registerNativeKernels, NativeStatus } from './native';
+import { convAlgorithm } from './kernels/native_api';
 
 export type EngineName = 'tfjs-node' | 'tfjs-cpu';
 
@@ -80,6 +81,8 @@ export function ensureBackend(): BackendInfo {
 export function describeBackend(info: BackendInfo = ensureBackend()): string {
   const kernels = info.engine === 'tfjs-node'
     ? 'libtensorflow'
-    : info.native.loaded ? `native kernels: ${info.native.kernels.length}` : `pure JS: ${info.native.reason}`;
+    : info.native.loaded
+      ? `native kernels: ${info.native.kernels.length}${convAlgorithm() === 1 ? ', Winograd convs (DDTB_WINOGRAD=1)' : ''}`
+      : `pure JS: ${info.native.reason}`;
   return `${info.backend} (tfjs ${info.tfjsVersion}, ${kernels}, ${info.threads} threads)`;
 }
