@@ -173,17 +173,18 @@ tag ActivationTag(const Geometry& g, Pass pass) {
   return tag::any;
 }
 
+/** The geometry our stride-1 kernels take (conv_stride1.h). */
+Stride1Conv Stride1Of(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl}; }
+
 /**
  * Whether the forward pass goes to conv_narrow.cc instead of oneDNN: under 5 output channels, stride
- * 1, no dilation, our kernels allowed (layouts 1 and 2; oneDNN has no Winograd for so few outputs), where that kernel runs
- * (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for 64 -> 3 in its AVX2 and
- * its AVX-512 code; see conv_narrow.cc.
+ * 1, no dilation, our kernels allowed (layouts 1 and 2; oneDNN has no Winograd for so few outputs),
+ * where that kernel runs (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for
+ * 64 -> 3 in its AVX2 and its AVX-512 code; see conv_narrow.cc.
  */
-NarrowConv NarrowOf(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl}; }
-
 bool UseNarrow(const Geometry& g) {
   return g.own && g.co <= 4 && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
-         NarrowConvSupported(NarrowOf(g));
+         NarrowConvSupported(Stride1Of(g));
 }
 
 /**
@@ -192,13 +193,9 @@ bool UseNarrow(const Geometry& g) {
  * the NHWC arrays in place (an AVX-512 EPYC, 16x48x48x64 -> 64: 12.6 ms against oneDNN's 14.1 ms plus
  * 1.9 ms of reorders; 64 -> 3 at 192x192: 19.3 ms against 57.7 ms; more in conv_filter_grad.cc).
  */
-FilterGradConv FilterGradOf(const Geometry& g) {
-  return {g.n, g.ih, g.iw, g.ci, g.kh, g.kw, g.co, g.oh, g.ow, g.pt, g.pl};
-}
-
 bool UseOwnFilterGrad(const Geometry& g) {
   return g.own && g.sh == 1 && g.sw == 1 && g.dh == 1 && g.dw == 1 &&
-         ConvFilterGradSupported(FilterGradOf(g), OneDnnHasAvx512());
+         ConvFilterGradSupported(Stride1Of(g), OneDnnHasAvx512());
 }
 
 /**
@@ -476,7 +473,7 @@ void RunForward(const Geometry& g, const float* x, const float* w, const float* 
                 const float* residual, float* y, int threads) {
   const int64_t ny = g.n * g.oh * g.ow * g.co;
   if (UseNarrow(g)) {
-    NarrowConvForward(NarrowOf(g), x, w, bias, relu, y);
+    NarrowConvForward(Stride1Of(g), x, w, bias, relu, y);
     if (residual != nullptr) AddInPlace(y, residual, ny);
     return;
   }
@@ -654,7 +651,7 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
     float* wp = nullptr;
     if (UseOwnFilterGrad(g)) {
       Napi::Float32Array out = NewF32(env, static_cast<size_t>(SizeOf(ws)), &wp);
-      ConvFilterGrad(FilterGradOf(g), x.data, dy.data, wp, OneDnnHasAvx512());
+      ConvFilterGrad(Stride1Of(g), x.data, dy.data, wp, OneDnnHasAvx512());
       return out;
     }
     BackwardWeightsEntry* e = BackwardWeightsFor(g, threads.threads());
@@ -746,7 +743,7 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
 
     if (own_filter_grad) {
       Stream().wait();
-      ConvFilterGrad(FilterGradOf(g), x.data, dyp, dwp, OneDnnHasAvx512());
+      ConvFilterGrad(Stride1Of(g), x.data, dyp, dwp, OneDnnHasAvx512());
       Napi::Array out = Napi::Array::New(env, 3);
       out.Set(0u, dx);
       out.Set(1u, dw);
@@ -821,7 +818,7 @@ Napi::Value ConvFilterGradImpl(const Napi::CallbackInfo& info) {
                               ArgInts(info, 2, "output shape"), ArgInts(info, 3, "geometry"));
     if (UseOwnFilterGrad(g)) {
       return Napi::String::New(env, std::string("conv_filter_grad:") +
-                                        ConvFilterGradIsa(FilterGradOf(g), OneDnnHasAvx512()));
+                                        ConvFilterGradIsa(Stride1Of(g), OneDnnHasAvx512()));
     }
     ThreadScope threads(g);
     return Napi::String::New(env, BackwardWeightsFor(g, threads.threads())->impl);

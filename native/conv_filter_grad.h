@@ -3,17 +3,12 @@
 // last conv) on AVX2 or AVX-512. Used by conv.cc; measurements in conv_filter_grad.cc.
 #pragma once
 
-#include <cstdint>
+#include "conv_stride1.h"
 
 namespace ddtb {
 
 /** NHWC input x and output gradient dy, HWIO filter gradient; stride 1, no dilation. */
-struct FilterGradConv {
-  int64_t n, ih, iw, ci;
-  int64_t kh, kw, co;
-  int64_t oh, ow;
-  int64_t pt, pl;  // padding before the first row / column (the rest is implied by oh, ow)
-};
+using FilterGradConv = Stride1Conv;
 
 /**
  * Whether `ConvFilterGrad` serves this conv on this machine: CO <= 4 with CI % 8 == 0 (AVX2 + FMA),

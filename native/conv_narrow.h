@@ -2,17 +2,12 @@
 // oneDNN's AVX2 kernels run at a fifth of their usual speed. Used by conv.cc.
 #pragma once
 
-#include <cstdint>
+#include "conv_stride1.h"
 
 namespace ddtb {
 
 /** NHWC input, HWIO filter, stride 1, no dilation; output [n, oh, ow, co]. */
-struct NarrowConv {
-  int64_t n, ih, iw, ci;
-  int64_t kh, kw, co;
-  int64_t oh, ow;
-  int64_t pt, pl;  // padding before the first row / column (the rest is implied by oh, ow)
-};
+using NarrowConv = Stride1Conv;
 
 /** Whether `NarrowConvForward` serves this conv on this machine (AVX2 + FMA, 1-4 outputs, CI % 8 == 0). */
 bool NarrowConvSupported(const NarrowConv& g);

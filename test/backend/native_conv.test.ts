@@ -12,7 +12,7 @@ import { after, describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import {
-  assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded, seededValues,
+  assertSameValues, assertWithinSummationBound, bothWays, countCalls, nativeSkip, seeded, seededValues, withEnv,
 } from './native_helpers';
 import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
 import { convLayout, planConv } from '../../lib/backend/kernels/native_api';
@@ -158,17 +158,7 @@ describe('native conv gradients against pure JS', () => {
 });
 
 /** Runs `fn` with DDTB_CONV_LAYOUT set to `value` (unset for undefined), restoring it afterwards. */
-function withConvLayout<T>(value: string | undefined, fn: () => T): T {
-  const saved = process.env.DDTB_CONV_LAYOUT;
-  if (value === undefined) delete process.env.DDTB_CONV_LAYOUT;
-  else process.env.DDTB_CONV_LAYOUT = value;
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) delete process.env.DDTB_CONV_LAYOUT;
-    else process.env.DDTB_CONV_LAYOUT = saved;
-  }
-}
+const withConvLayout = <T>(value: string | undefined, fn: () => T): T => withEnv('DDTB_CONV_LAYOUT', value, fn);
 
 describe('conv activation layouts (auto by default: blocked with reorders on AVX2, NHWC in place on AVX-512)', () => {
   test('DDTB_CONV_LAYOUT: auto by default, blocked or nhwc on request, anything else a clear error', () => {

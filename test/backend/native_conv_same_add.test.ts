@@ -11,7 +11,9 @@
 import { describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { assertSameValues, assertWithinSummationBound, countCalls, nativeSkip, seeded } from './native_helpers';
+import {
+  assertFlatTensorCounts, assertSameValues, assertWithinSummationBound, countCalls, nativeSkip, seeded, withEnv,
+} from './native_helpers';
 import { ConvSameAdd } from '../../lib/backend/kernels/conv_same_add';
 import { withPureJsKernels } from '../../lib/backend/native';
 import { conv2dSame, convSameAddComposite } from '../../lib/nn/conv';
@@ -28,23 +30,10 @@ const cases: Case[] = [
   { x: [1, 9, 8, 5], k: 5, co: 7, bias: true },
 ];
 
-/** Runs `fn` with DDTB_CONV_LAYOUT set to `value` (unchanged for undefined). */
-function withLayout<T>(value: string | undefined, fn: () => T): T {
-  if (value === undefined) return fn();
-  const saved = process.env.DDTB_CONV_LAYOUT;
-  process.env.DDTB_CONV_LAYOUT = value;
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) delete process.env.DDTB_CONV_LAYOUT;
-    else process.env.DDTB_CONV_LAYOUT = saved;
-  }
-}
-
 describe('ConvSameAdd: conv + bias + residual in one native call', () => {
   cases.forEach((c, i) => {
     const title = `x [${c.x}] ${c.k}x${c.k} -> ${c.co}${c.bias ? ', bias' : ''}${c.layout ? `, ${c.layout}` : ''}`;
-    test(`${title}: within the bound of FusedConv2D + Add`, { skip }, () => withLayout(c.layout, () => tf.tidy(() => {
+    test(`${title}: within the bound of FusedConv2D + Add`, { skip }, () => withEnv('DDTB_CONV_LAYOUT', c.layout ?? process.env.DDTB_CONV_LAYOUT, () => tf.tidy(() => {
       const x = seeded(c.x, 400 + i), filter = seeded([c.k, c.k, c.x[3], c.co], 410 + i, -0.4, 0.4);
       const residual = seeded([c.x[0], c.x[1], c.x[2], c.co], 420 + i, -4, 4);
       const inputs: tf.NamedTensorMap = c.bias ? { x, filter, bias: seeded([c.co], 430 + i), residual } : { x, filter, residual };
@@ -85,14 +74,10 @@ describe('ConvSameAdd: conv + bias + residual in one native call', () => {
   test('a training-like loop through conv2dSame with a residual keeps tensor counts flat', { skip }, () => {
     const x = seeded([2, 9, 9, 16], 460) as tf.Tensor4D, w = tf.variable(seeded([3, 3, 16, 16], 461, -0.3, 0.3));
     const b = tf.variable(seeded([16], 462, -0.1, 0.1));
-    const step = () => tf.tidy(() => {
+    assertFlatTensorCounts(() => tf.tidy(() => {
       const { grads, value } = tf.variableGrads(() => tf.sum(tf.square(conv2dSame(x, w as unknown as tf.Tensor4D, b, 'linear', x))) as tf.Scalar, [w, b]);
       tf.dispose([value, ...Object.values(grads)]);
-    });
-    step();
-    const before = tf.memory().numTensors;
-    for (let k = 0; k < 5; k++) step();
-    assert.strictEqual(tf.memory().numTensors, before);
+    }));
     tf.dispose([x, w, b]);
   });
 });

@@ -11,7 +11,7 @@
 import { after, describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
-import { assertWithinSummationBound, nativeSkip, seeded } from './native_helpers';
+import { assertWithinSummationBound, nativeSkip, seeded, withEnv } from './native_helpers';
 import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
 import { planConv } from '../../lib/backend/kernels/native_api';
 
@@ -24,16 +24,7 @@ const skip = nativeSkip();
 const WINOGRAD_BOUND = 2 ** -18;
 
 /** Runs `fn` with DDTB_WINOGRAD set to `value`. */
-function withWinograd<T>(value: '0' | '1', fn: () => T): T {
-  const saved = process.env.DDTB_WINOGRAD;
-  process.env.DDTB_WINOGRAD = value;
-  try {
-    return fn();
-  } finally {
-    if (saved === undefined) delete process.env.DDTB_WINOGRAD;
-    else process.env.DDTB_WINOGRAD = saved;
-  }
-}
+const withWinograd = <T>(value: '0' | '1', fn: () => T): T => withEnv('DDTB_WINOGRAD', value, fn);
 
 /** max over elements of |a - b| / m (m > 0), as a number. */
 function worstRelative(a: tf.Tensor, b: tf.Tensor, m: tf.Tensor): number {

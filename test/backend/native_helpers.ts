@@ -86,3 +86,24 @@ export function assertWithinSummationBound(
   }
   return worst;
 }
+
+/** Runs `fn` with environment variable `name` set to `value` (unset for undefined), restoring it afterwards. */
+export function withEnv<T>(name: string, value: string | undefined, fn: () => T): T {
+  const saved = process.env[name];
+  if (value === undefined) delete process.env[name];
+  else process.env[name] = value;
+  try {
+    return fn();
+  } finally {
+    if (saved === undefined) delete process.env[name];
+    else process.env[name] = saved;
+  }
+}
+
+/** Runs `step` once, then `repeats` more times, and asserts the tfjs tensor count stayed where the first left it. */
+export function assertFlatTensorCounts(step: () => void, repeats = 5): void {
+  step();
+  const before = tf.memory().numTensors;
+  for (let k = 0; k < repeats; k++) step();
+  assert.strictEqual(tf.memory().numTensors, before, `tensor count after ${repeats + 1} steps`);
+}
