@@ -178,8 +178,8 @@ Stride1Conv Stride1Of(const Geometry& g) { return {g.n, g.ih, g.iw, g.ci, g.kh, 
 
 /**
  * Whether the forward pass goes to conv_narrow.cc instead of oneDNN: under 5 output channels, stride
- * 1, no dilation, our kernels allowed (layouts 1 and 2; oneDNN has no Winograd for so few outputs),
- * where that kernel runs (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for
+ * 1, no dilation, our kernels allowed (layouts 1 and 2; with or without the Winograd flag), where
+ * that kernel runs (NarrowConvSupported). oneDNN's direct conv reaches about 35 GFLOP/s for
  * 64 -> 3 in its AVX2 and its AVX-512 code; see conv_narrow.cc.
  */
 bool UseNarrow(const Geometry& g) {
@@ -443,7 +443,7 @@ BackwardWeightsEntry* BackwardWeightsFor(const Geometry& geometry, int threads) 
       dnnl::convolution_backward_weights::desc d(a, src, dwts, ddst, g.Strides(), g.Dilates(), g.PadL(), g.PadR());
       return dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint);
     };
-    const auto pd = WithDirectFallback(g, make);
+    const auto pd = make(dnnl::algorithm::convolution_direct);
     BackwardWeightsEntry fresh{dnnl::convolution_backward_weights(pd), {}, {}, {}, pd.impl_info_str()};
     fresh.weights.Init(UserWeights(g), pd.diff_weights_desc(), false);
     fresh.src.Init(NhwcSrc(g), pd.src_desc(), true);
@@ -668,6 +668,28 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 }
 
 /**
+ * The filter gradient on oneDNN for conv2dBackward: reuses slot 0's dy (`dy_buf`, reordered by the
+ * input-gradient primitive `bd`, null when none ran) when both primitives read dy in the same layout.
+ */
+void FilterGradByOneDnn(BackwardWeightsEntry* bw, BackwardDataEntry* bd, float* x, float* dyp, float* dy_buf,
+                        float* dwp) {
+  dnnl::memory ddst;
+  if (!bw->diff_dst.needed) {
+    ddst = bw->diff_dst.Inner(dyp, nullptr);
+  } else if (bd != nullptr && bd->diff_dst.needed && bd->diff_dst.inner == bw->diff_dst.inner) {
+    ddst = dnnl::memory(bw->diff_dst.inner, Engine(), dy_buf);
+  } else {
+    ddst = bw->diff_dst.ToInner(dyp, ScratchFor(bw->diff_dst, 0));
+  }
+  float* x_buf = ScratchFor(bw->src, 1);
+  bw->prim.execute(Stream(), {{DNNL_ARG_SRC, bw->src.ToInner(x, x_buf)},
+                              {DNNL_ARG_DIFF_DST, ddst},
+                              {DNNL_ARG_DIFF_WEIGHTS, bw->weights.Inner(dwp)}});
+  bw->weights.FromInner(dwp);
+  Stream().wait();
+}
+
+/**
  * conv2dBackward(x, xShape, dy, dyShape, filter, filterShape, y | null, conv, withBias)
  *   -> [dx, dfilter, dbias | null]
  * Both gradients of a conv (and its bias), with dy first masked by a fused ReLU's output y when y is
@@ -744,28 +766,9 @@ Napi::Value Conv2dBackward(const Napi::CallbackInfo& info) {
     if (own_filter_grad) {
       Stream().wait();
       ConvFilterGrad(Stride1Of(g), x.data, dyp, dwp, OneDnnHasAvx512());
-      Napi::Array out = Napi::Array::New(env, 3);
-      out.Set(0u, dx);
-      out.Set(1u, dw);
-      out.Set(2u, db);
-      return out;
-    }
-
-    // filter gradient: reuses slot 0's dy when both primitives read dy in the same layout
-    dnnl::memory ddst;
-    if (!bw->diff_dst.needed) {
-      ddst = bw->diff_dst.Inner(dyp, nullptr);
-    } else if (bd != nullptr && bd->diff_dst.needed && bd->diff_dst.inner == bw->diff_dst.inner) {
-      ddst = dnnl::memory(bw->diff_dst.inner, Engine(), dy_buf);
     } else {
-      ddst = bw->diff_dst.ToInner(dyp, ScratchFor(bw->diff_dst, 0));
+      FilterGradByOneDnn(bw, bd, x.data, dyp, dy_buf, dwp);
     }
-    float* x_buf = ScratchFor(bw->src, 1);
-    bw->prim.execute(Stream(), {{DNNL_ARG_SRC, bw->src.ToInner(x.data, x_buf)},
-                                {DNNL_ARG_DIFF_DST, ddst},
-                                {DNNL_ARG_DIFF_WEIGHTS, bw->weights.Inner(dwp)}});
-    bw->weights.FromInner(dwp);
-    Stream().wait();
 
     Napi::Array out = Napi::Array::New(env, 3);
     out.Set(0u, dx);
@@ -825,8 +828,10 @@ Napi::Value ConvFilterGradImpl(const Napi::CallbackInfo& info) {
   });
 }
 
+}  // namespace
+
 /** The name of the instruction set oneDNN runs here ("avx512_core", "avx2", ...). */
-const char* OneDnnIsaName() {
+const char* ConvIsa() {
   switch (dnnl::get_effective_cpu_isa()) {
     case dnnl::cpu_isa::sse41: return "sse41";
     case dnnl::cpu_isa::avx: return "avx";
@@ -841,10 +846,6 @@ const char* OneDnnIsaName() {
     default: return "other";
   }
 }
-
-}  // namespace
-
-const char* ConvIsa() { return OneDnnIsaName(); }
 
 void RegisterConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dForward", Napi::Function::New(env, Conv2dForward));
