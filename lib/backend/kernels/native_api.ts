@@ -189,7 +189,8 @@ export function convLayoutName(isa: string): string {
     return (e as Error).message;
   }
   if (layout === 0) return 'oneDNN on NHWC in place (DDTB_CONV_LAYOUT=nhwc)';
-  if (layout === 1 || !isa.startsWith('avx512')) return `blocked layout, reordered around each call${layout === 2 ? ' (auto)' : ''}`;
+  // as native/conv.cc ReadGeometry: auto is blocked below AVX-512 and with Winograd (which takes no other layout)
+  if (layout === 1 || !isa.startsWith('avx512') || convAlgorithm() === 1) return `blocked layout, reordered around each call${layout === 2 ? ' (auto)' : ''}`;
   return 'NHWC in place (auto)';
 }
 
