@@ -7,6 +7,7 @@ import { Module } from '../nn/module';
 import { Conv2d, ConvActivation } from '../nn/conv';
 import { RandomSource } from '../nn/init';
 import { Container } from '../nn/container';
+import { disposeConsumed } from '../nn/dispose';
 import { ConvSite, WeightMethod } from '../quant/graph';
 import { WeightQuantizer } from './types';
 import { pixelShuffle, upsamplerStages } from './pixel_shuffle';
@@ -83,8 +84,12 @@ export class Upsampler extends Container {
     return tf.tidy(() => {
       let y = x;
       for (const s of this.stages) {
-        y = pixelShuffle(s.conv.forward(y), s.r);
-        if (s.act) y = s.act(y);
+        const conv = s.conv.forward(y);
+        disposeConsumed(y, conv, x);
+        const shuffled = pixelShuffle(conv, s.r);
+        disposeConsumed(conv, shuffled);
+        y = s.act ? s.act(shuffled) : shuffled;
+        if (s.act) disposeConsumed(shuffled, y);
       }
       return y;
     });

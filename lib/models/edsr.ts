@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
 import { Container } from '../nn/container';
+import { disposeConsumed } from '../nn/dispose';
 import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph, ActMethod, WeightMethod } from '../quant/graph';
 import { MeanShift, QuantConv2d, Upsampler } from './blocks';
@@ -175,6 +176,7 @@ export class Edsr extends SrNetwork {
       let b: tf.Tensor4D = h;
       for (const block of this.blocks) {
         const step = block.forward(b);
+        disposeConsumed(b, step.out, h);
         b = step.out;
         gates.push(...step.gates);
       }

@@ -19,6 +19,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
 import { Container } from '../nn/container';
+import { disposeConsumed } from '../nn/dispose';
 import { RandomSource } from '../nn/init';
 import { GraphBuilder, QuantGraph } from '../quant/graph';
 import { QuantConv2d } from './blocks';
@@ -203,7 +204,12 @@ export class Rdn extends SrNetwork {
       }
       const features = tf.add(this.gff1.forward(this.gff0.forward(cat)), f1) as tf.Tensor4D;
       let y = features;
-      for (const { conv, r } of this.upConvs) y = pixelShuffle(conv.forward(y), r);
+      for (const { conv, r } of this.upConvs) {
+        const c = conv.forward(y);
+        disposeConsumed(y, c, features);
+        y = pixelShuffle(c, r);
+        disposeConsumed(c, y);
+      }
       return { sr: this.last.forward(y), features, logits: gates.map((g) => g.logits) };
     });
     return { sr, features, gateLogits: gates };

@@ -15,6 +15,7 @@ import * as tf from '@tensorflow/tfjs';
 import { Module } from '../nn/module';
 import { Conv2d } from '../nn/conv';
 import { Container } from '../nn/container';
+import { disposeConsumed } from '../nn/dispose';
 import { RandomSource } from '../nn/init';
 import { BatchNorm2d } from '../nn/batchnorm';
 import { GraphBuilder, QuantGraph } from '../quant/graph';
@@ -137,6 +138,7 @@ export class SrResNet extends SrNetwork {
       let h = skip;
       for (const b of this.blocks) {
         const step = b.forward(h);
+        disposeConsumed(h, step.out, skip);
         h = step.out;
         gates.push(...step.gates);
       }
