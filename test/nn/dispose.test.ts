@@ -19,10 +19,10 @@ import { seeded } from '../backend/native_helpers';
 ensureBackend();
 
 /** Bytes allocated above what existed before, at the peak of `f` (its result disposed after). */
-async function peakNewBytes(f: () => tf.Tensor | tf.Tensor[] | { [k: string]: unknown }): Promise<number> {
+async function peakNewBytes(f: () => tf.Tensor[]): Promise<number> {
   const before = tf.memory().numBytes;
-  let kept: tf.TensorContainer = null;
-  const info = await tf.profile(() => { kept = f() as tf.TensorContainer; });
+  let kept: tf.Tensor[] = [];
+  const info = await tf.profile(() => { kept = f(); });
   tf.dispose(kept);
   return info.peakBytes - before;
 }
