@@ -19,6 +19,7 @@
         "native/pams_quant.cc",
         "native/prelu.cc",
         "native/batchnorm.cc",
+        "native/buffer_pool.cc",
         "native/reduce.cc",
         "native/slice.cc",
         "native/transpose.cc"

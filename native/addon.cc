@@ -9,6 +9,7 @@
 
 #include <string>
 
+#include "buffer_pool.h"
 #include "kernels.h"
 
 namespace ddtb {
@@ -29,28 +30,14 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 9);
+  o.Set("abi", 10);
   o.Set("isa", ConvIsa());
   return o;
 }
 
-/**
- * release(arrayBuffer) -> boolean: detaches the ArrayBuffer, which frees its memory now
- * instead of at V8's next garbage collection; every view of it then has length 0. false when the
- * buffer cannot be detached. lib/backend/buffer_release.ts decides which buffers are safe to pass.
- */
-Napi::Value Release(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 1 || !info[0].IsArrayBuffer()) throw Napi::TypeError::New(env, "release: expected an ArrayBuffer");
-  Napi::ArrayBuffer buffer = info[0].As<Napi::ArrayBuffer>();
-  if (buffer.IsDetached()) return Napi::Boolean::New(env, false);
-  napi_status status = napi_detach_arraybuffer(env, buffer);
-  return Napi::Boolean::New(env, status == napi_ok);
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
-  exports.Set("release", Napi::Function::New(env, Release));
+  RegisterBufferPool(env, exports);
   RegisterConv(env, exports);
   RegisterElementwise(env, exports);
   RegisterReduce(env, exports);

@@ -7,6 +7,8 @@
 
 #include <napi.h>
 
+#include "buffer_pool.h"
+
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -68,14 +70,37 @@ inline void CheckLength(Napi::Env env, const F32View& v, const std::vector<int64
 }
 
 /**
- * A new Float32Array of `n` elements with uninitialised contents (the caller writes every element).
- * The memory comes from Node's Buffer allocator (malloc), so it is released when V8 collects the array.
+ * An ArrayBuffer of `bytes` bytes (at least 1) with uninitialised contents, for an output the caller
+ * writes in full: a released buffer of that length from the pool (buffer_pool.h), else fresh memory
+ * from Node's Buffer allocator (malloc), released when V8 collects it or lib/backend releases it.
  */
+inline Napi::ArrayBuffer NewOutputBuffer(Napi::Env env, size_t bytes) {
+  if (bytes == 0) bytes = 1;
+  Napi::ArrayBuffer pooled = TakePooledBuffer(env, bytes);
+  if (!pooled.IsEmpty()) return pooled;
+  Napi::Buffer<uint8_t> fresh = Napi::Buffer<uint8_t>::New(env, bytes);
+  Napi::ArrayBuffer ab = fresh.ArrayBuffer();
+  if (fresh.ByteOffset() != 0 || ab.ByteLength() != bytes) {
+    // not a whole buffer of its own (never seen with Node's allocator): a plain ArrayBuffer then
+    return Napi::ArrayBuffer::New(env, bytes);
+  }
+  return ab;
+}
+
+/** A new Float32Array of `n` elements with uninitialised contents (the caller writes every element). */
 inline Napi::Float32Array NewF32(Napi::Env env, size_t n, float** data) {
-  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, n * sizeof(float) + (n == 0 ? 1 : 0));
-  Napi::Float32Array out = Napi::Float32Array::New(env, n, bytes.ArrayBuffer(), bytes.ByteOffset());
+  Napi::ArrayBuffer ab = NewOutputBuffer(env, n * sizeof(float));
+  Napi::Float32Array out = Napi::Float32Array::New(env, n, ab, 0);
   *data = out.Data();
   return out;
+}
+
+/** A new Float32Array or Int32Array (`type`) of `n` 4-byte elements, uninitialised; `data` its first byte. */
+inline Napi::Value NewTyped4(Napi::Env env, napi_typedarray_type type, size_t n, uint8_t** data) {
+  Napi::ArrayBuffer ab = NewOutputBuffer(env, n * 4);
+  *data = static_cast<uint8_t*>(ab.Data());
+  return type == napi_float32_array ? Napi::Value(Napi::Float32Array::New(env, n, ab, 0))
+                                    : Napi::Value(Napi::Int32Array::New(env, n, ab, 0));
 }
 
 /**

@@ -34,16 +34,12 @@ Napi::Value Slice(const Napi::CallbackInfo& info) {
     }
   }
   const int64_t n = SizeOf(size);
-  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(n) * 4 + (n == 0 ? 1 : 0));
-  Napi::Value out = type == napi_float32_array
-                        ? Napi::Value(Napi::Float32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
-                                                              bytes.ByteOffset()))
-                        : Napi::Value(Napi::Int32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
-                                                            bytes.ByteOffset()));
+  uint8_t* out_data = nullptr;
+  Napi::Value out = NewTyped4(env, type, static_cast<size_t>(n), &out_data);
   if (n == 0) return out;
   const uint32_t* x = reinterpret_cast<const uint32_t*>(
       static_cast<const uint8_t*>(xa.ArrayBuffer().Data()) + xa.ByteOffset());
-  uint32_t* y = reinterpret_cast<uint32_t*>(bytes.Data());
+  uint32_t* y = reinterpret_cast<uint32_t*>(out_data);
   std::vector<int64_t> stride(rank);
   int64_t s = 1;
   for (int64_t k = rank; k-- > 0;) {

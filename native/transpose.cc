@@ -140,13 +140,9 @@ Napi::Value Transpose(const Napi::CallbackInfo& info) {
   }
   const uint32_t* x = reinterpret_cast<const uint32_t*>(
       static_cast<const uint8_t*>(xa.ArrayBuffer().Data()) + xa.ByteOffset());
-  Napi::Buffer<uint8_t> bytes = Napi::Buffer<uint8_t>::New(env, static_cast<size_t>(n) * 4 + (n == 0 ? 1 : 0));
-  Napi::Value out = type == napi_float32_array
-                        ? Napi::Value(Napi::Float32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
-                                                              bytes.ByteOffset()))
-                        : Napi::Value(Napi::Int32Array::New(env, static_cast<size_t>(n), bytes.ArrayBuffer(),
-                                                            bytes.ByteOffset()));
-  if (n > 0) Permute(x, shape, perm, reinterpret_cast<uint32_t*>(bytes.Data()));
+  uint8_t* out_data = nullptr;
+  Napi::Value out = NewTyped4(env, type, static_cast<size_t>(n), &out_data);
+  if (n > 0) Permute(x, shape, perm, reinterpret_cast<uint32_t*>(out_data));
   return out;
 }
 

@@ -6,10 +6,11 @@
  * own heuristics, and while a training step runs long native calls it lets gigabytes of dead outputs
  * pile up (an FP EDSR step held about 1.5 GB of them at its peak). Here, when the backend deletes the
  * data of a tensor whose buffer a native kernel made, the buffer is queued, and the next native kernel
- * call detaches it (`addon.release`), which frees it at once; the allocator hands the same memory to
- * the next output.
+ * call gives it to `addon.release`: a large one waits in the addon's pool for the next output of its
+ * size (native/buffer_pool.cc), a small one is detached, which frees it at once.
  *
- * Detaching is safe only while nobody else can read the buffer, so a buffer is released only if:
+ * Releasing is safe only while nobody else can read the buffer (a pooled one is overwritten by the
+ * next output of its size), so a buffer is released only if:
  *   - a native kernel made it (a whole ArrayBuffer that none of the kernel's inputs uses),
  *   - exactly one data id ever held it (a `write` or `move` of the same buffer marks it shared), and
  *   - it never left the backend (`readSync`, behind `dataSync`/`data`/`array`, marks it escaped:
@@ -32,7 +33,7 @@ interface HookedBackend {
 
 /** Counters since the hooks were installed (or last reset). */
 export interface ReleaseStats {
-  /** Buffers detached, and their bytes. */
+  /** Buffers released (kept for reuse or freed), and their bytes. */
   released: number;
   releasedBytes: number;
   /** Buffers that left the backend or were shared, and so were left to V8. */
@@ -48,11 +49,23 @@ const stats: ReleaseStats = { released: 0, releasedBytes: 0, kept: 0 };
 /** Buffers our kernels made, each with the one data id that holds it. */
 const tracked = new WeakMap<ArrayBuffer, Tracked>();
 let pending: ArrayBuffer[] = [];
-let release: ((buffer: ArrayBuffer) => boolean) | null = null;
+let release: ((buffer: ArrayBuffer, poolCapBytes: number) => boolean) | null = null;
 
 /** Whether prompt release is on (`DDTB_RELEASE_BUFFERS` other than 0). */
 export function releaseEnabled(): boolean {
   return process.env.DDTB_RELEASE_BUFFERS !== '0';
+}
+
+/**
+ * Bytes of released buffers the addon may keep for reuse (`DDTB_BUFFER_POOL_MB`, default 512 MB;
+ * 0 frees every released buffer at once). Anything but a number >= 0 is an error naming the variable.
+ */
+export function bufferPoolCapBytes(): number {
+  const v = process.env.DDTB_BUFFER_POOL_MB;
+  if (v === undefined || v.trim() === '') return 512 * 1048576;
+  const mb = Number(v);
+  if (!Number.isFinite(mb) || mb < 0) throw new Error(`DDTB_BUFFER_POOL_MB must be a number of megabytes >= 0 (default 512), got '${v}'`);
+  return Math.floor(mb * 1048576);
 }
 
 export function releaseStats(): Readonly<ReleaseStats> {
@@ -69,7 +82,7 @@ function bufferOf(values: unknown): ArrayBuffer | null {
   return ArrayBuffer.isView(values) && values.buffer instanceof ArrayBuffer ? values.buffer : null;
 }
 
-/** The buffer of `values` is no longer ours alone: never detach it. */
+/** The buffer of `values` is no longer ours alone: never release it. */
 function forget(values: unknown): void {
   const b = bufferOf(values);
   if (b && tracked.delete(b)) stats.kept++;
@@ -77,11 +90,11 @@ function forget(values: unknown): void {
 
 /**
  * Hooks `backend` (the cpu backend instance, once per process) so that disposing a tracked tensor
- * queues its buffer for `detach`.
+ * queues its buffer for `releaseBuffer` (the addon's `release`).
  */
-export function installBufferRelease(backend: HookedBackend, detach: (buffer: ArrayBuffer) => boolean): void {
+export function installBufferRelease(backend: HookedBackend, releaseBuffer: (buffer: ArrayBuffer, poolCapBytes: number) => boolean): void {
   const original = { readSync: backend.readSync, write: backend.write, move: backend.move, disposeData: backend.disposeData };
-  release = detach;
+  release = releaseBuffer;
   backend.readSync = function (this: HookedBackend, dataId) {
     const values = original.readSync.call(this, dataId);
     forget(values);
@@ -128,9 +141,10 @@ export function adoptOutputs(backend: Pick<HookedBackend, 'data'>, outputs: tf.T
   }
 }
 
-/** Detaches the queued buffers still ours (called at the start of every native kernel call). */
+/** Releases the queued buffers still ours (called at the start of every native kernel call). */
 export function flushReleases(): void {
   if (pending.length === 0 || release === null) return;
+  const cap = bufferPoolCapBytes();
   const queue = pending;
   pending = [];
   for (const b of queue) {
@@ -138,7 +152,7 @@ export function flushReleases(): void {
     if (!t || !t.pending) continue;
     tracked.delete(b);
     const bytes = b.byteLength;
-    if (release(b)) {
+    if (release(b, cap)) {
       stats.released++;
       stats.releasedBytes += bytes;
     }

@@ -41,7 +41,7 @@ export const nativeAddonPath = path.join(repoRoot, 'build', 'Release', 'ddtb_nat
 const skippedPath = path.join(repoRoot, 'build', 'native_skipped.txt');
 
 /** The calling convention this TypeScript expects (native/addon.cc `abi`). */
-const expectedAbi = 9;
+const expectedAbi = 10;
 
 const howToBuild = 'run `bash scripts/build_native.sh` (needs g++ and libdnnl-dev)';
 
@@ -138,7 +138,7 @@ export function registerNativeKernels(backendName: string): NativeStatus {
   const info = addon.info();
   const kernelNames = natives.map((k) => k.kernelName);
   const instance = releaseEnabled() ? tf.findBackend(backendName) : null;
-  if (instance) installBufferRelease(instance as unknown as Parameters<typeof installBufferRelease>[0], (b) => addon.release(b));
+  if (instance) installBufferRelease(instance as unknown as Parameters<typeof installBufferRelease>[0], (b, cap) => addon.release(b, cap));
   registered = {
     backendName, addon, originals, natives, kernelNames,
     status: {

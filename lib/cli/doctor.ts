@@ -5,6 +5,7 @@ import { execFileSync } from 'child_process';
 import * as tf from '@tensorflow/tfjs';
 import { Command } from './command';
 import { ensureBackend, describeBackend } from '../backend';
+import { bufferPoolCapBytes } from '../backend/buffer_release';
 import { repoRoot } from '../paths';
 import { resolveDataRoot, scanDataRoot, benchmarkSetDir, imageFiles, div2kHrFolders, DIV2K_NAME } from '../data/folders';
 import { readImage } from '../data/image';
@@ -27,6 +28,18 @@ function packageVersion(name: string): string | null {
 }
 
 /** Node's own flags in `execArgv`, without the preloads (`-r X`, `--require X`, `--require=X`) that run the sources. */
+/** What prompt release does with disposed native outputs, in words (or what is wrong with DDTB_BUFFER_POOL_MB). */
+function bufferRelease(): string {
+  let cap: number;
+  try {
+    cap = bufferPoolCapBytes();
+  } catch (e) {
+    return `broken: ${(e as Error).message}; every native kernel call will fail with it`;
+  }
+  const pool = cap > 0 ? `outputs of 256 KB or more kept for reuse up to ${cap / 1048576} MB (DDTB_BUFFER_POOL_MB), smaller ones freed` : 'outputs freed at once (DDTB_BUFFER_POOL_MB=0)';
+  return `on: ${pool}; DDTB_RELEASE_BUFFERS=0 leaves them to V8`;
+}
+
 function nodeFlags(execArgv: readonly string[]): string[] {
   const flags: string[] = [];
   for (let i = 0; i < execArgv.length; i++) {
@@ -50,7 +63,7 @@ export const doctorCommand: Command = {
     if (info.tfjsNodeReason) rows.push(['tfjs-node', info.tfjsNodeReason]);
     rows.push(['native kernels', info.native.loaded ? info.native.kernels.join(', ') : `none: ${info.native.reason}`]);
     if (info.native.library) rows.push(['native library', info.native.library]);
-    if (info.native.loaded) rows.push(['buffer release', info.native.releasesBuffers ? 'on (native outputs freed when disposed; DDTB_RELEASE_BUFFERS=0 leaves them to V8)' : 'off (DDTB_RELEASE_BUFFERS=0)']);
+    if (info.native.loaded) rows.push(['buffer release', info.native.releasesBuffers ? bufferRelease() : 'off (DDTB_RELEASE_BUFFERS=0)']);
     rows.push(['threads', String(info.threads)]);
     rows.push(['node', process.version]);
     // bin/ddtb adds DDTB_NODE_FLAGS (scripts/runtime_env.sh); a plain `node` run has none.

@@ -7,7 +7,8 @@ import { describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../lib/backend';
-import { releaseStats, resetReleaseStats } from '../../lib/backend/buffer_release';
+import { bufferPoolCapBytes, releaseStats, resetReleaseStats } from '../../lib/backend/buffer_release';
+import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
 import { nativeSkip, seeded } from './native_helpers';
 
 const skip = nativeSkip() || (ensureBackend().native.releasesBuffers ? false : 'DDTB_RELEASE_BUFFERS=0');
@@ -22,6 +23,35 @@ interface BackendData { data: { get(id: tf.DataId): { values: Float32Array } } }
 function valuesOf(t: tf.Tensor): Float32Array {
   return (tf.backend() as unknown as BackendData).data.get(t.dataId).values;
 }
+
+/** The addon's pool now (buffers, bytes) and its counters. */
+function poolStats(): { buffers: number; bytes: number; pooled: number; reused: number; freed: number } {
+  const addon = nativeAddon();
+  if (!addon) throw new Error('native addon not loaded');
+  return addon.bufferPoolStats();
+}
+
+/** Runs `f` with DDTB_BUFFER_POOL_MB set to `mb` (unset for undefined), restoring it afterwards. */
+function withPoolMb<T>(mb: string | undefined, f: () => T): T {
+  const saved = process.env.DDTB_BUFFER_POOL_MB;
+  if (mb === undefined) delete process.env.DDTB_BUFFER_POOL_MB; else process.env.DDTB_BUFFER_POOL_MB = mb;
+  try {
+    return f();
+  } finally {
+    if (saved === undefined) delete process.env.DDTB_BUFFER_POOL_MB; else process.env.DDTB_BUFFER_POOL_MB = saved;
+  }
+}
+
+describe('DDTB_BUFFER_POOL_MB', () => {
+  test('defaults to 512 MB, takes fractions and 0, and names itself when it is not a number >= 0', () => {
+    assert.strictEqual(withPoolMb(undefined, bufferPoolCapBytes), 512 * 1048576);
+    assert.strictEqual(withPoolMb('0', bufferPoolCapBytes), 0);
+    assert.strictEqual(withPoolMb('1.5', bufferPoolCapBytes), 1.5 * 1048576);
+    for (const bad of ['lots', '-1', 'Infinity']) {
+      assert.throws(() => withPoolMb(bad, bufferPoolCapBytes), (e: Error) => e.message.includes('DDTB_BUFFER_POOL_MB') && e.message.includes(`'${bad}'`), bad);
+    }
+  });
+});
 
 describe('prompt release of native output buffers', { skip }, () => {
   test('a disposed native output is freed at the next native call; its old view reads length 0', () => {
@@ -94,6 +124,83 @@ describe('prompt release of native output buffers', { skip }, () => {
     for (let i = 0; i < 30; i++) assert.strictEqual(step(), first, `step ${i + 2} computes the same loss`);
     assert.strictEqual(tf.memory().numTensors, tensors);
     assert.ok(releaseStats().released >= 30, `released ${releaseStats().released} buffers in 30 steps`);
+    tf.dispose([x, w]);
+  });
+
+  // 256 x 256 float32 = 256 KB, the smallest buffer the pool keeps (native/buffer_pool.cc kPoolMin)
+  const big = [256, 256];
+
+  test('a released large output is reused by the next output of its size, which reads its own values', () => {
+    const a = seeded(big, 7);
+    const b = seeded(big, 8);
+    const expected = Array.from(tf.tidy(() => withPureJsKernels(() => tf.mul(a, b).dataSync())));
+    const before = poolStats();
+    const y = tf.add(a, b);
+    const buffer = valuesOf(y).buffer;
+    y.dispose();
+    const z = tf.mul(a, b);                               // flushes the release, then takes the buffer
+    assert.strictEqual(valuesOf(z).buffer, buffer, 'the output went into the released buffer');
+    assert.ok(poolStats().reused > before.reused);
+    assert.deepStrictEqual(Array.from(z.dataSync()), expected);
+    tf.dispose([a, b, z]);
+  });
+
+  test('an array read with dataSync is never pooled: a later output of its size leaves it intact', () => {
+    const a = seeded(big, 9);
+    const y = tf.add(a, tf.scalar(3));
+    const kept = y.dataSync();
+    const expected = Array.from(kept);
+    y.dispose();
+    const others = [tf.mul(a, a), tf.sub(a, a), tf.add(a, a)];
+    assert.ok(others.every((t) => valuesOf(t).buffer !== kept.buffer));
+    assert.deepStrictEqual(Array.from(kept), expected);
+    tf.dispose([a, ...others]);
+  });
+
+  test('with DDTB_BUFFER_POOL_MB=0 a large output is freed at once (its view reads length 0)', () => {
+    withPoolMb('0', () => {
+      const a = seeded(big, 10);
+      const y = tf.add(a, a);
+      const raw = valuesOf(y);
+      y.dispose();
+      nativeCall();
+      assert.strictEqual(raw.length, 0, 'detached, not pooled');
+      assert.strictEqual(poolStats().bytes, 0, 'a cap of 0 empties the pool');
+      a.dispose();
+    });
+  });
+
+  test('the pool keeps at most its cap, freeing its oldest buffers first', () => {
+    withPoolMb('0.6', () => {                             // room for two 256 KB buffers, not three
+      const a = seeded(big, 11);
+      const outs = [tf.add(a, a), tf.mul(a, a), tf.sub(a, a)];
+      const raws = outs.map(valuesOf);
+      for (const t of outs) { t.dispose(); nativeCall(); }
+      const s = poolStats();
+      assert.ok(s.bytes <= bufferPoolCapBytes() && s.buffers <= 2, `pool holds ${s.buffers} buffers, ${s.bytes} bytes`);
+      assert.deepStrictEqual(raws.map((r) => r.length), [0, 65536, 65536], 'the oldest was freed, the newer two kept');
+      a.dispose();
+    });
+  });
+
+  test('training-like use with large activations: the pool stops growing, reuses, and every step is the same', () => {
+    const x = seeded([1, 64, 64, 16], 12) as tf.Tensor4D;
+    const w = tf.variable(seeded([3, 3, 16, 16], 13, -0.2, 0.2));
+    const step = () => {
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.square(tf.relu(tf.conv2d(x, w as tf.Tensor4D, 1, 'same')))) as tf.Scalar, [w]);
+      const out = [value.dataSync()[0], ...Array.from(grads[w.name].dataSync().slice(0, 8))];
+      tf.dispose([value, ...Object.values(grads)]);
+      return out;
+    };
+    const first = step();
+    step();
+    const tensors = tf.memory().numTensors;
+    const settled = poolStats();
+    for (let i = 0; i < 20; i++) assert.deepStrictEqual(step(), first, `step ${i + 3} computes the same loss and gradient`);
+    const end = poolStats();
+    assert.strictEqual(tf.memory().numTensors, tensors);
+    assert.ok(end.reused >= settled.reused + 20, `reused ${end.reused - settled.reused} buffers in 20 steps`);
+    assert.ok(end.bytes <= settled.bytes, `pool grew from ${settled.bytes} to ${end.bytes} bytes`);
     tf.dispose([x, w]);
   });
 });

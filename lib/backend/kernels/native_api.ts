@@ -12,11 +12,15 @@ import { adoptOutputs, flushReleases } from '../buffer_release';
 
 /** Functions of build/Release/ddtb_native.node (native/*.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
-  /** What the addon was built with; `abi` changes when a calling convention changes. */
-  /** Build facts, and the instruction set oneDNN runs here (`avx512_core`, `avx2`, ...). */
+  /** Build facts (`abi` changes when a calling convention changes) and the instruction set oneDNN runs here (`avx512_core`, `avx2`, ...). */
   info(): { onednn: string; threads: number; abi: number; isa: string };
-  /** Detaches an ArrayBuffer, freeing its memory now (buffer_release.ts decides which). */
-  release(buffer: ArrayBuffer): boolean;
+  /**
+   * Gives up an ArrayBuffer nobody reads any more (buffer_release.ts decides which): one of 256 KB or
+   * more joins the pool of outputs to reuse (native/buffer_pool.cc), a smaller one is detached.
+   */
+  release(buffer: ArrayBuffer, poolCapBytes: number): boolean;
+  /** The pool of released buffers now (buffers, bytes) and its counters since start. */
+  bufferPoolStats(): { buffers: number; bytes: number; pooled: number; reused: number; freed: number };
   /**
    * x: [N,H,W,CI] NHWC, filter: [KH,KW,CI,CO] HWIO, bias: [CO] or null, out: [N,OH,OW,CO].
    * conv: [strideH, strideW, dilationH, dilationW, padTop, padBottom, padLeft, padRight, algo, layout].
