@@ -10,14 +10,17 @@
 #include <string>
 
 #include "buffer_pool.h"
+#include "buffers.h"
 #include "kernels.h"
 
 namespace ddtb {
 namespace {
 
 /**
- * info() -> { onednn: "2.6.3", threads: n, abi: n, isa: "avx512_core" }: what the addon was built
- * with, and the instruction set oneDNN runs here (which decides the default conv layout, conv.cc).
+ * info() -> { onednn: "2.6.3", threads: n, abi: n, isa: "avx512_core", outputAlign: 64, alignedOutputMin: 4096 }:
+ * what the addon was built with, the instruction set oneDNN runs here (which decides the default conv
+ * layout, conv.cc), and how outputs are aligned (buffers.h: outputs of alignedOutputMin bytes or more
+ * sit outputAlign bytes into an ArrayBuffer outputAlign bytes longer, at an aligned address).
  */
 Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -30,13 +33,25 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   o.Set("threads", 1);
 #endif
   // bump when a kernel's calling convention changes, so lib/backend refuses a stale build
-  o.Set("abi", 10);
+  o.Set("abi", 11);
   o.Set("isa", ConvIsa());
+  o.Set("outputAlign", static_cast<double>(kOutputAlign));
+  o.Set("alignedOutputMin", static_cast<double>(kAlignedOutputMin));
   return o;
+}
+
+/** dataAlignment(view) -> the address of the view's first byte modulo 64 (diagnostics and tests). */
+Napi::Value DataAlignment(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "dataAlignment: expected a typed array");
+  Napi::TypedArray a = info[0].As<Napi::TypedArray>();
+  const uintptr_t address = reinterpret_cast<uintptr_t>(a.ArrayBuffer().Data()) + a.ByteOffset();
+  return Napi::Number::New(env, static_cast<double>(address % 64));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("dataAlignment", Napi::Function::New(env, DataAlignment));
   RegisterBufferPool(env, exports);
   RegisterConv(env, exports);
   RegisterElementwise(env, exports);

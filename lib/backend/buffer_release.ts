@@ -122,8 +122,22 @@ export function installBufferRelease(backend: HookedBackend, releaseBuffer: (buf
 }
 
 /**
+ * Bytes by which a native output's ArrayBuffer may exceed its array: outputs of 4 KB or more get 64
+ * bytes more, and their array starts at the first 64-byte aligned address in it (native/buffers.h,
+ * `info().outputAlign`).
+ */
+export const OUTPUT_PAD = 64;
+
+/** Whether `view` is the one array of buffer `b` as the addon makes outputs: all of it, or all but the alignment padding. */
+function wholeOutput(view: ArrayBufferView, b: ArrayBuffer): boolean {
+  if (view.byteLength === 0) return false;
+  if (view.byteOffset === 0 && view.byteLength === b.byteLength) return true;
+  return b.byteLength === view.byteLength + OUTPUT_PAD && view.byteOffset < OUTPUT_PAD;
+}
+
+/**
  * Records the outputs of a native kernel call as ours, unless an output's array is not a whole
- * buffer of its own or is one of the inputs' buffers.
+ * buffer of its own (alignment padding aside) or is one of the inputs' buffers.
  */
 export function adoptOutputs(backend: Pick<HookedBackend, 'data'>, outputs: tf.TensorInfo | tf.TensorInfo[], inputs: ReadonlyArray<tf.TensorInfo | undefined>): void {
   if (release === null) return;
@@ -132,7 +146,7 @@ export function adoptOutputs(backend: Pick<HookedBackend, 'data'>, outputs: tf.T
   for (const out of Array.isArray(outputs) ? outputs : [outputs]) {
     const values = backend.data.get(out.dataId)?.values;
     const b = bufferOf(values);
-    if (!b || (values as ArrayBufferView).byteOffset !== 0 || (values as ArrayBufferView).byteLength !== b.byteLength || b.byteLength === 0) continue;
+    if (!b || !wholeOutput(values as ArrayBufferView, b)) continue;
     if (isInputBuffer(b) || tracked.has(b)) {
       forget(values);
       continue;

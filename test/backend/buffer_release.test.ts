@@ -7,7 +7,7 @@ import { describe, test } from 'node:test';
 import * as assert from 'assert';
 import * as tf from '@tensorflow/tfjs';
 import { ensureBackend } from '../../lib/backend';
-import { bufferPoolCapBytes, releaseStats, resetReleaseStats } from '../../lib/backend/buffer_release';
+import { OUTPUT_PAD, bufferPoolCapBytes, releaseStats, resetReleaseStats } from '../../lib/backend/buffer_release';
 import { nativeAddon, withPureJsKernels } from '../../lib/backend/native';
 import { nativeSkip, seeded } from './native_helpers';
 
@@ -143,6 +143,31 @@ describe('prompt release of native output buffers', { skip }, () => {
     assert.ok(poolStats().reused > before.reused);
     assert.deepStrictEqual(Array.from(z.dataSync()), expected);
     tf.dispose([a, b, z]);
+  });
+
+  test('outputs of 4 KB or more start at a 64-byte aligned address, 64 bytes into their buffer at most, also when reused', () => {
+    const addon = nativeAddon();
+    if (!addon) throw new Error('native addon not loaded');
+    assert.strictEqual(addon.info().outputAlign, OUTPUT_PAD);
+    const a = seeded(big, 14);
+    for (let i = 0; i < 3; i++) {
+      // odd element counts too: the padding does not depend on the length
+      for (const shape of [big, [1025], [33, 31, 5]]) {
+        const x = shape === big ? a : seeded(shape, 15 + i);
+        const y = tf.mul(x, x);
+        const v = valuesOf(y);
+        assert.strictEqual(addon.dataAlignment(v), 0, `output [${shape}] is 64-byte aligned`);
+        assert.strictEqual(v.buffer.byteLength, v.byteLength + OUTPUT_PAD, `output [${shape}] has its padding`);
+        assert.ok(v.byteOffset < OUTPUT_PAD);
+        assert.deepStrictEqual(Array.from(y.dataSync().slice(0, 5)), Array.from(x.dataSync().slice(0, 5)).map((e) => Math.fround(e * e)));
+        tf.dispose(shape === big ? [y] : [x, y]);
+      }
+    }
+    // under 4 KB: no padding, a plain whole buffer
+    const s = tf.add(tf.ones([1023]), tf.ones([1023]));
+    assert.strictEqual(valuesOf(s).byteOffset, 0);
+    assert.strictEqual(valuesOf(s).buffer.byteLength, 1023 * 4);
+    tf.dispose([a, s]);
   });
 
   test('an array read with dataSync is never pooled: a later output of its size leaves it intact', () => {

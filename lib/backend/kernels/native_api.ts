@@ -13,7 +13,9 @@ import { adoptOutputs, flushReleases } from '../buffer_release';
 /** Functions of build/Release/ddtb_native.node (native/*.cc). Shapes are plain number arrays. */
 export interface NativeAddon {
   /** Build facts (`abi` changes when a calling convention changes) and the instruction set oneDNN runs here (`avx512_core`, `avx2`, ...). */
-  info(): { onednn: string; threads: number; abi: number; isa: string };
+  info(): { onednn: string; threads: number; abi: number; isa: string; outputAlign: number; alignedOutputMin: number };
+  /** The address of a typed array's first byte modulo 64 (outputs of `alignedOutputMin` bytes or more: 0). */
+  dataAlignment(view: ArrayBufferView): number;
   /**
    * Gives up an ArrayBuffer nobody reads any more (buffer_release.ts decides which): one of 256 KB or
    * more joins the pool of outputs to reuse (native/buffer_pool.cc), a smaller one is detached.
