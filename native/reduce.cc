@@ -5,6 +5,7 @@
 // element by the count in float32. Here each output's elements are visited in that same order and
 // added into a double, so results are bit for bit tfjs's. Parallel work is split across outputs only,
 // never within one output's sum.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 #include <vector>
@@ -187,6 +188,95 @@ Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return out;
 }
 
+/** c10::CeilLog2: 1 for x <= 2, else ceil(log2(x)). */
+int CeilLog2(int64_t x) {
+  if (x <= 2) return 1;
+  int bits = 0;
+  for (uint64_t v = static_cast<uint64_t>(x - 1); v != 0; v >>= 1) bits++;
+  return bits;
+}
+
+/** acc[0..c) = acc + row, in float32 (one add per channel: the channels are independent sums). */
+inline void AddRow(float* acc, const float* row, int64_t c) {
+  for (int64_t k = 0; k < c; ++k) acc[k] = acc[k] + row[k];
+}
+
+/**
+ * For every channel k of one sample x [pixels, c], the float32 sum of x[p][k] over p in PyTorch
+ * 1.13's CPU order (ReduceOps SumKernel.cpp `cascade_sum`, as lib/quant/gate.ts strideSumF32 writes
+ * it out): with at least 8 pixels, "elements" are vectors of 8 consecutive pixels (lanes), summed by
+ * 4 interleaved accumulators through a 4-level cascade, then the scalar tail, then the lanes. The
+ * cascade depends on the pixel count only, so all channels run it together, a row of c values per
+ * accumulator; each channel sees exactly the additions of the scalar version.
+ */
+void TorchCascadeSums(const float* x, int64_t pixels, int64_t c, std::vector<float>& acc, float* sums) {
+  constexpr int kLanes = 8, kIlp = 4, kLevels = 4;
+  const int width = pixels >= kLanes ? kLanes : 1;
+  const int64_t size = width == kLanes ? pixels / kLanes : pixels;
+  auto row = [&](int64_t e, int lane) { return x + (e * width + lane) * c; };
+  const int64_t groups = size / kIlp;
+  const int lp = std::max(4, CeilLog2(groups) / kLevels);
+  const int64_t step = int64_t{1} << lp, mask = step - 1;
+  const int lvl = kIlp * width;
+  acc.assign(static_cast<size_t>(kLevels * lvl * c), 0.0f);
+  auto a = [&](int q) { return acc.data() + q * c; };
+  int64_t i = 0;
+  while (i + step <= groups) {
+    for (int64_t j = 0; j < step; j++, i++) {
+      for (int k = 0; k < kIlp; k++)
+        for (int l = 0; l < width; l++) AddRow(a(k * width + l), row(i * kIlp + k, l), c);
+    }
+    for (int j = 1; j < kLevels; j++) {
+      for (int q = 0; q < lvl; q++) {
+        AddRow(a(j * lvl + q), a((j - 1) * lvl + q), c);
+        std::fill(a((j - 1) * lvl + q), a((j - 1) * lvl + q) + c, 0.0f);
+      }
+      if ((i & (mask << (j * lp))) != 0) break;
+    }
+  }
+  for (; i < groups; i++) {
+    for (int k = 0; k < kIlp; k++)
+      for (int l = 0; l < width; l++) AddRow(a(k * width + l), row(i * kIlp + k, l), c);
+  }
+  for (int j = 1; j < kLevels; j++)
+    for (int q = 0; q < lvl; q++) AddRow(a(q), a(j * lvl + q), c);
+  for (int64_t e = groups * kIlp; e < size; e++)
+    for (int l = 0; l < width; l++) AddRow(a(l), row(e, l), c);
+  for (int k = 1; k < kIlp; k++)
+    for (int l = 0; l < width; l++) AddRow(a(l), a(k * width + l), c);
+  if (width == 1) {
+    std::memcpy(sums, a(0), static_cast<size_t>(c) * sizeof(float));
+    return;
+  }
+  std::fill(sums, sums + c, 0.0f);
+  for (int64_t e = size * kLanes; e < pixels; e++) AddRow(sums, x + e * c, c);
+  for (int l = 0; l < kLanes; l++) AddRow(sums, a(l), c);
+}
+
+/**
+ * torchSpatialMean(x, [n, h, w, c]) -> Float32Array [n * c]: the mean over H and W of NHWC x,
+ * summed in PyTorch's order (TorchCascadeSums), then divided by h * w as lib/quant/gate.ts does
+ * (float32 of the float64 quotient). Bit for bit the composite's result.
+ */
+Napi::Value TorchSpatialMean(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  F32View x = ArgF32(info, 0, "TorchSpatialMean x");
+  std::vector<int64_t> shape = ArgInts(info, 1, "TorchSpatialMean shape");
+  if (shape.size() != 4) throw Napi::RangeError::New(env, "TorchSpatialMean: expected an NHWC shape of 4 dimensions");
+  CheckLength(env, x, shape, "TorchSpatialMean x");
+  const int64_t n = shape[0], pixels = shape[1] * shape[2], c = shape[3];
+  if (pixels <= 0) throw Napi::RangeError::New(env, "TorchSpatialMean: H * W must be at least 1");
+  float* y = nullptr;
+  Napi::Float32Array out = NewF32(env, static_cast<size_t>(n * c), &y);
+  std::vector<float> acc;
+  for (int64_t b = 0; b < n; b++) {
+    float* sums = y + b * c;
+    TorchCascadeSums(x.data + b * pixels * c, pixels, c, acc, sums);
+    for (int64_t k = 0; k < c; k++) sums[k] = static_cast<float>(static_cast<double>(sums[k]) / static_cast<double>(pixels));
+  }
+  return out;
+}
+
 }  // namespace
 
 void ColumnSumsInOrder(const float* x, int64_t rows, int64_t cols, float* y) {
@@ -195,6 +285,7 @@ void ColumnSumsInOrder(const float* x, int64_t rows, int64_t cols, float* y) {
 
 void RegisterReduce(Napi::Env env, Napi::Object exports) {
   exports.Set("reduce", Napi::Function::New(env, Reduce));
+  exports.Set("torchSpatialMean", Napi::Function::New(env, TorchSpatialMean));
 }
 
 }  // namespace ddtb

@@ -35,6 +35,8 @@ import { detach } from './ste';
 import { minMaxFakeQuant } from './minmax_act';
 import { quantizeWeightSym } from './weight';
 import { GateGradientMode } from './types';
+import { registerCompositeKernel } from '../backend/composite';
+import { TorchSpatialMean } from '../backend/kernels/torch_spatial_mean';
 
 /** What a gate returns for input x [N,H,W,C]. */
 export interface GateScales {
@@ -186,9 +188,18 @@ export function sigmoidF32(c: tf.Tensor): tf.Tensor {
 /**
  * Mean over H and W of x [N,H,W,C] -> [N,1,1,C], summed in PyTorch 1.13's CPU order (the float32
  * cascade sum of `x.mean((-1, -2))` with 8-lane vectors, as AdaptiveAvgPool2d(1) computes it), then
- * divided by H*W in float32. Host computation; no gradient (the gate input is detached anyway).
+ * divided by H*W in float32. No gradient (the gate input is detached anyway). The kernel
+ * `TorchSpatialMean`: the host loop below on any backend, native code with the same additions on
+ * the cpu backend (lib/backend/kernels/torch_spatial_mean.ts).
  */
 export function globalAveragePool(x: tf.Tensor4D): tf.Tensor4D {
+  return tf.engine().runKernel(TorchSpatialMean, { x }, {}) as tf.Tensor4D;
+}
+
+/** The composite of `TorchSpatialMean`: a host loop over the values. */
+function torchSpatialMeanComposite(inputs: Readonly<Record<string, tf.Tensor>>): tf.Tensor {
+  const x = inputs.x;
+  if (x.rank !== 4) throw new Error(`${TorchSpatialMean}: expected an NHWC tensor of rank 4, got rank ${x.rank}`);
   const [n, h, w, c] = x.shape;
   const data = x.dataSync() as Float32Array;
   const pixels = h * w;
@@ -263,6 +274,8 @@ function ceilLog2(x: number): number {
   if (x <= 2) return 1;
   return 32 - Math.clz32(x - 1);
 }
+
+registerCompositeKernel(TorchSpatialMean, torchSpatialMeanComposite);
 
 /** The official gate as a factory (the default of `DdtbActQuantizer`). */
 export const officialGate: GateFactory = (spec) => new OfficialGate(spec);

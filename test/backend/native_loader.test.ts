@@ -21,6 +21,7 @@ import '../../lib/quant/pams';
 import '../../lib/nn/prelu';
 import '../../lib/nn/batchnorm';
 import '../../lib/nn/conv';
+import '../../lib/quant/gate';
 import { repoRoot } from '../helpers';
 import { nativeSkip, seeded } from './native_helpers';
 

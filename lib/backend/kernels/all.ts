@@ -27,6 +27,7 @@ import { PamsFakeQuant, PamsFakeQuantGrad, pamsFakeQuantConfig, pamsFakeQuantGra
 import { PreluShared, PreluSharedGrad, preluSharedConfig, preluSharedGradConfig } from './prelu_shared';
 import { ConvSameGrad, convSameGradConfig } from './conv_same_grad';
 import { ConvSameAdd, convSameAddConfig } from './conv_same_add';
+import { TorchSpatialMean, torchSpatialMeanConfig } from './torch_spatial_mean';
 import { BatchNormStats, BatchNormApply, BatchNormGrad, batchNormStatsConfig, batchNormApplyConfig, batchNormGradConfig } from './batch_norm';
 
 /** Wraps the addon around the original pure-JS kernel config. */
@@ -62,4 +63,5 @@ export const nativeKernelFactories: ReadonlyArray<readonly [kernelName: string, 
   [BatchNormGrad, batchNormGradConfig],
   [ConvSameGrad, convSameGradConfig],
   [ConvSameAdd, convSameAddConfig],
+  [TorchSpatialMean, torchSpatialMeanConfig],
 ];

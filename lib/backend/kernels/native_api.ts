@@ -57,6 +57,8 @@ export interface NativeAddon {
   binary(op: number, a: Float32Array, aShape: number[], b: Float32Array, bShape: number[]): Float32Array;
   /** op: 0 relu, 1 step (x > 0 ? 1 : alpha; NaN stays NaN), 2 abs, 3 neg. */
   unary(op: number, x: Float32Array, alpha: number): Float32Array;
+  /** Mean over H and W of NHWC x ([n, h, w, c]) in PyTorch's summation order: [n * c] (kernels/torch_spatial_mean.ts). */
+  torchSpatialMean(x: Float32Array, shape: number[]): Float32Array;
   /** Sum over `axes` (divisor 0) or Mean (each element divided by `divisor` first), kept dims only. */
   reduce(x: Float32Array, shape: number[], axes: number[], divisor: number): Float32Array;
   /** Axis permutation of a 4-byte tensor; returns the same typed-array type. */
