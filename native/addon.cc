@@ -40,13 +40,13 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   return o;
 }
 
-/** dataAlignment(view) -> the address of the view's first byte modulo 64 (diagnostics and tests). */
+/** dataAlignment(view) -> the address of the view's first byte modulo kOutputAlign (64; diagnostics and tests). */
 Napi::Value DataAlignment(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (info.Length() < 1 || !info[0].IsTypedArray()) throw Napi::TypeError::New(env, "dataAlignment: expected a typed array");
   Napi::TypedArray a = info[0].As<Napi::TypedArray>();
   const uintptr_t address = reinterpret_cast<uintptr_t>(a.ArrayBuffer().Data()) + a.ByteOffset();
-  return Napi::Number::New(env, static_cast<double>(address % 64));
+  return Napi::Number::New(env, static_cast<double>(address % kOutputAlign));
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
